@@ -39,7 +39,6 @@ contract StakeManager is ReentrancyGuard {
     uint256 public totalPendingWithdrawals;
     uint256 public totalBonds;
     uint256 public totalCredits;
-    uint256 public totalBurned;
 
     /// @notice `node` added `amount` to its stake.
     event Staked(address indexed node, uint256 amount, uint256 activeStake);
@@ -169,10 +168,11 @@ contract StakeManager is ReentrancyGuard {
     /// @notice Takes up to `amount` from `node` (active first, then pending), credits the challenger
     ///         its share and burns the rest.
     /// @return slashed The amount actually taken (less than `amount` if the node had less).
+    /// @dev No reentrancy guard is needed: the only external call sends ETH to BURN_ADDRESS, which
+    ///      has no code and whose key nobody holds.
     function slash(address node, uint256 amount, address challenger)
         external
         onlyDisputeGame
-        nonReentrant
         returns (uint256 slashed)
     {
         NodeStake storage s = _stakes[node];
@@ -188,7 +188,6 @@ contract StakeManager is ReentrancyGuard {
         uint256 reward = (slashed * challengerRewardBps) / BPS;
         uint256 burnt = slashed - reward;
         _credit(challenger, reward);
-        totalBurned += burnt;
         emit Slashed(node, challenger, slashed, reward);
         if (burnt > 0) _send(BURN_ADDRESS, burnt);
     }

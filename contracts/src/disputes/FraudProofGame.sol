@@ -60,7 +60,9 @@ contract FraudProofGame is DisputeGameBase {
     /// @notice Proves that a claim's public layer `f.layer` was computed wrongly (or that one of its
     ///         committed vectors has the wrong length) and slashes the node.
     function proveLayerFraud(ClaimRef calldata claim, LayerFraud calldata f) external returns (uint256 slashed) {
-        Claim memory c = market.authenticate(claim);
+        // Marking first authenticates the claim once; if the evidence shows no fraud, the revert
+        // below undoes the mark.
+        Claim memory c = market.recordFraud(claim);
         (LayerHeader memory h, bytes32 root,) = registry.layerForFraudProof(c.modelId, f.layer);
         if (root == bytes32(0)) revert NotPublicLayer(f.layer);
         _checkTraceEntry(c, f.layer - 1, Commitments.actHash(f.input), f.inputProof);
@@ -80,7 +82,7 @@ contract FraudProofGame is DisputeGameBase {
             fraud = int8(uint8(f.output[f.row])) != expected;
         }
         if (!fraud) revert NoFraud();
-        slashed = _convict(claim, f.layer);
+        slashed = _slashFor(c, f.layer);
     }
 
     /// @notice Proves that a claim's trace entry 0 (or L) is not the receipt's input (or output) hash.
@@ -90,7 +92,7 @@ contract FraudProofGame is DisputeGameBase {
         bytes32 activationHash,
         bytes32[] calldata proof
     ) external returns (uint256 slashed) {
-        Claim memory c = market.authenticate(claim);
+        Claim memory c = market.recordFraud(claim);
         uint256 layers = registry.layerCount(c.modelId);
         bytes32 expected;
         if (index == 0) expected = claim.receipt.inputHash;
@@ -98,11 +100,10 @@ contract FraudProofGame is DisputeGameBase {
         else revert NotAnEndpoint(index);
         _checkTraceEntry(c, index, activationHash, proof);
         if (activationHash == expected) revert NoFraud();
-        slashed = _convict(claim, index);
+        slashed = _slashFor(c, index);
     }
 
-    function _convict(ClaimRef calldata claim, uint32 layer) private returns (uint256 slashed) {
-        Claim memory c = market.recordFraud(claim);
+    function _slashFor(Claim memory c, uint32 layer) private returns (uint256 slashed) {
         slashed = _slash(c, msg.sender);
         emit FraudProven(c.key, c.node, msg.sender, layer, slashed);
     }

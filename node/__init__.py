@@ -1,0 +1,1 @@
+"""The inference node: serves quantized models over HTTP and commits its results on-chain."""
