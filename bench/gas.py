@@ -18,7 +18,7 @@ import numpy as np
 from deploy.anvil import ANVIL_DEFAULT_KEYS, AnvilNode
 from deploy.deployer import deploy_marketplace, load_preset
 from opzk.chain import connect
-from opzk.marketplace import Marketplace, compute_claim, gas_used
+from opzk.marketplace import ComputedClaim, Marketplace, compute_claim, gas_used
 from protocol.model import QLinearLayer, all_public
 from protocol.requant import Activation
 
@@ -80,41 +80,27 @@ def main() -> int:
         model_id = small.model_id()
         node.serve(model_id)
         fee = params.min_request_fee
-        request_claims = []
-        for i in range(64):
-            request_id = client.request_inference(model_id, inputs[i], fee)
-            request_claims.append(
-                compute_claim(
-                    small,
-                    inputs[i],
-                    request_id=request_id,
-                    node=node.address,
-                    client=client.address,
+
+        def requested(count: int) -> list[ComputedClaim]:
+            """``count`` on-chain requests by the client, computed by the node."""
+            out = []
+            for i in range(count):
+                request_id = client.request_inference(model_id, inputs[i], fee)
+                out.append(
+                    compute_claim(
+                        small,
+                        inputs[i],
+                        request_id=request_id,
+                        node=node.address,
+                        client=client.address,
+                    )
                 )
-            )
-        per_request: dict[int, float] = {}
-        done = 0
-        for size in (1, 63):
-            tx = node.fulfil(request_claims[done : done + size])
-            done += size
-            per_request[size] = gas_used(tx) / size
-            rows.append(
-                (f"fulfil {size} requests", gas_used(tx), f"{per_request[size]:.0f}/request")
-            )
-        # the 64-request figure: one fresh transaction of 64
-        request_claims64 = []
-        for i in range(64):
-            request_id = client.request_inference(model_id, inputs[i], fee)
-            request_claims64.append(
-                compute_claim(
-                    small,
-                    inputs[i],
-                    request_id=request_id,
-                    node=node.address,
-                    client=client.address,
-                )
-            )
-        tx = node.fulfil(request_claims64)
+            return out
+
+        tx = node.fulfil(requested(1))
+        fulfil_1 = gas_used(tx)
+        rows.append(("fulfil 1 request", fulfil_1, f"{fulfil_1}/request"))
+        tx = node.fulfil(requested(64))
         fulfil_64 = gas_used(tx) / 64
         rows.append(("fulfil 64 requests", gas_used(tx), f"{fulfil_64:.0f}/request"))
 
@@ -156,7 +142,7 @@ def main() -> int:
         "commit_gas_per_receipt_1024": round(per_receipt[1024], 1),
         "commit_gas_per_receipt_1": round(per_receipt[1], 1),
         "fulfil_gas_per_request_64": round(fulfil_64),
-        "fulfil_gas_per_request_1": round(per_request[1]),
+        "fulfil_gas_per_request_1": fulfil_1,
         "fraud_proof_gas_1024x1024": fraud_gas,
         "fraud_proof_gas_1024x1024_steady": fraud_gas_steady,
         "seconds": round(seconds, 1),
