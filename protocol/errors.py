@@ -18,6 +18,7 @@ Errors declared under the same signature in several contracts (``LengthMismatch(
 from typing import ClassVar
 
 from eth_abi.abi import decode
+from eth_utils.address import to_checksum_address
 
 from .keccak import keccak256
 
@@ -279,13 +280,6 @@ class LengthMismatch(ContractError):
     """Array arguments differ in length."""
 
     signature = "LengthMismatch()"
-    arg_names = ()
-
-
-class MerkleProofInvalidMultiproof(ContractError):
-    """The multiproof provided is not valid. /."""
-
-    signature = "MerkleProofInvalidMultiproof()"
     arg_names = ()
 
 
@@ -589,7 +583,15 @@ def decode_revert(data: bytes) -> OpzkError:
     selector, payload = data[:4], data[4:]
     if selector in ERRORS_BY_SELECTOR:
         cls = ERRORS_BY_SELECTOR[selector]
-        return cls(*decode(cls.arg_types(), payload))
+        types = cls.arg_types()
+        values = decode(types, payload)
+        # Addresses as the rest of the code holds them: EIP-55 checksummed (protocol/types.py).
+        return cls(
+            *(
+                to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, values, strict=True)
+            )
+        )
     if selector == _ERROR_STRING_SELECTOR:
         (reason,) = decode(["string"], payload)
         return RevertWithReason(reason)

@@ -96,8 +96,24 @@ class MarketParams:
             value = data[key]
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidParamsError("MalformedPreset", f"{key} must be a non-negative integer")
+            bits = _FIELD_BITS.get(key, 256)
+            if value >= 1 << bits:
+                raise InvalidParamsError(
+                    "MalformedPreset", f"{key} {value} does not fit the contracts' uint{bits}"
+                )
             values[key] = value
         return cls(**values)
+
+
+_FIELD_BITS = {
+    "challenge_window": 64,
+    "data_response_window": 64,
+    "proof_response_window": 64,
+    "request_timeout": 64,
+    "withdrawal_delay": 64,
+    "challenger_reward_bps": 16,
+}
+"""Widths of the Solidity ``MarketParams`` fields that are not ``uint256``."""
 
 
 def validate_params(p: MarketParams) -> None:
