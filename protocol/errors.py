@@ -368,7 +368,7 @@ class NotPublicLayer(ContractError):
 
 
 class NotPublicTraceIndex(ContractError):
-    """The trace index is beyond the model's last layer or hidden inside a sensitive partition."""
+    """The trace index is hidden inside a sensitive partition."""
 
     signature = "NotPublicTraceIndex(uint256)"
     arg_names = ("index",)
@@ -510,7 +510,7 @@ class VerifierNotContract(ContractError):
 class WithdrawalDelayTooShort(ContractError):
     """The withdrawal delay does not exceed the challenge window plus the longest dispute."""
 
-    signature = "WithdrawalDelayTooShort(uint64,uint64)"
+    signature = "WithdrawalDelayTooShort(uint64,uint256)"
     arg_names = ("withdrawalDelay", "minimumExclusive")
 
 

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {DisputeGameRoles} from "./DisputeGameRoles.sol";
 import {Commitments} from "./lib/Commitments.sol";
 import {MarketParamsLib} from "./lib/MarketParamsLib.sol";
 import {Claim, ClaimRef, ClaimSource, LayerHeader, MarketParams, Receipt} from "./lib/Types.sol";
@@ -16,7 +17,7 @@ import {StakeManager} from "./StakeManager.sol";
 ///         Every claim has a challenge window; dispute games authenticate claims here, keep them
 ///         from finalizing while a dispute is open, and mark the fraudulent ones.
 /// @dev Invariant: address(this).balance == totalEscrow + totalCredits.
-contract InferenceMarket is ReentrancyGuard {
+contract InferenceMarket is DisputeGameRoles, ReentrancyGuard {
     enum BatchStatus {
         None,
         Committed,
@@ -54,13 +55,10 @@ contract InferenceMarket is ReentrancyGuard {
 
     ModelRegistry public immutable registry;
     StakeManager public immutable stakes;
-    address public immutable deployer;
     uint64 public immutable challengeWindow;
     uint64 public immutable requestTimeout;
     uint256 public immutable minRequestFee;
 
-    mapping(address game => bool) public isDisputeGame;
-    bool public wired;
 
     uint256 public batchCount;
     uint256 public requestCount;
@@ -117,15 +115,7 @@ contract InferenceMarket is ReentrancyGuard {
     event Credited(address indexed account, uint256 amount);
     /// @notice `account` withdrew its credits.
     event CreditsWithdrawn(address indexed account, uint256 amount);
-    /// @notice The dispute games were wired.
-    event DisputeGamesWired(address[] games);
 
-    /// @notice Caller is not a wired dispute game.
-    error NotDisputeGame(address caller);
-    /// @notice Only the deployer may wire, and only once.
-    error NotDeployer(address caller);
-    /// @notice The dispute games were already wired.
-    error AlreadyWired();
     /// @notice The caller's active stake is below the minimum.
     error NodeNotActive(address node);
     /// @notice A batch must have a non-zero root and at least one receipt.
@@ -173,11 +163,6 @@ contract InferenceMarket is ReentrancyGuard {
     /// @notice An ETH transfer failed.
     error TransferFailed(address to, uint256 amount);
 
-    modifier onlyDisputeGame() {
-        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
-        _;
-    }
-
     modifier onlyActiveNode() {
         if (!stakes.isActiveNode(msg.sender)) revert NodeNotActive(msg.sender);
         _;
@@ -187,21 +172,9 @@ contract InferenceMarket is ReentrancyGuard {
         MarketParamsLib.validate(params);
         registry = registry_;
         stakes = stakes_;
-        deployer = msg.sender;
         challengeWindow = params.challengeWindow;
         requestTimeout = params.requestTimeout;
         minRequestFee = params.minRequestFee;
-    }
-
-    /// @notice Gives the dispute role to `games`; callable once, by the deployer.
-    function wireDisputeGames(address[] calldata games) external {
-        if (msg.sender != deployer) revert NotDeployer(msg.sender);
-        if (wired) revert AlreadyWired();
-        wired = true;
-        for (uint256 i; i < games.length; ++i) {
-            isDisputeGame[games[i]] = true;
-        }
-        emit DisputeGamesWired(games);
     }
 
     // ----------------------------------------------------------------------------------------------

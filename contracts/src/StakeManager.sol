@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {DisputeGameRoles} from "./DisputeGameRoles.sol";
 import {MarketParamsLib} from "./lib/MarketParamsLib.sol";
 import {MarketParams} from "./lib/Types.sol";
 
@@ -12,7 +13,7 @@ import {MarketParams} from "./lib/Types.sol";
 ///      + totalCredits. Only the dispute games wired at deployment may slash or move bonds. A node's
 ///      withdrawal waits `withdrawalDelay`, longer than a challenge window plus the longest dispute,
 ///      so every claim made before the request can still be slashed from the pending amount.
-contract StakeManager is ReentrancyGuard {
+contract StakeManager is DisputeGameRoles, ReentrancyGuard {
     /// @notice Address that receives the burnt share of slashed stake.
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint16 internal constant BPS = 10_000;
@@ -23,13 +24,10 @@ contract StakeManager is ReentrancyGuard {
         uint64 unlockAt;
     }
 
-    address public immutable deployer;
     uint256 public immutable minNodeStake;
     uint64 public immutable withdrawalDelay;
     uint16 public immutable challengerRewardBps;
 
-    mapping(address game => bool) public isDisputeGame;
-    bool public wired;
 
     mapping(address node => NodeStake) private _stakes;
     mapping(address account => uint256) public credits;
@@ -56,15 +54,7 @@ contract StakeManager is ReentrancyGuard {
     event Credited(address indexed account, uint256 amount);
     /// @notice `account` withdrew its credits.
     event CreditsWithdrawn(address indexed account, uint256 amount);
-    /// @notice The dispute games were wired.
-    event DisputeGamesWired(address[] games);
 
-    /// @notice Caller is not a wired dispute game.
-    error NotDisputeGame(address caller);
-    /// @notice Only the deployer may wire, and only once.
-    error NotDeployer(address caller);
-    /// @notice The dispute games were already wired.
-    error AlreadyWired();
     /// @notice The amount is zero.
     error ZeroAmount();
     /// @notice The node has less active stake than asked for.
@@ -78,28 +68,11 @@ contract StakeManager is ReentrancyGuard {
     /// @notice An ETH transfer failed.
     error TransferFailed(address to, uint256 amount);
 
-    modifier onlyDisputeGame() {
-        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
-        _;
-    }
-
     constructor(MarketParams memory params) {
         MarketParamsLib.validate(params);
-        deployer = msg.sender;
         minNodeStake = params.minNodeStake;
         withdrawalDelay = params.withdrawalDelay;
         challengerRewardBps = params.challengerRewardBps;
-    }
-
-    /// @notice Gives the slashing and bond roles to `games`; callable once, by the deployer.
-    function wireDisputeGames(address[] calldata games) external {
-        if (msg.sender != deployer) revert NotDeployer(msg.sender);
-        if (wired) revert AlreadyWired();
-        wired = true;
-        for (uint256 i; i < games.length; ++i) {
-            isDisputeGame[games[i]] = true;
-        }
-        emit DisputeGamesWired(games);
     }
 
     // ----------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {DisputeGameRoles} from "../src/DisputeGameRoles.sol";
 import {InferenceMarket} from "../src/InferenceMarket.sol";
 import {MarketParamsLib} from "../src/lib/MarketParamsLib.sol";
 import {Claim, ClaimRef, ClaimSource, MarketParams, Receipt} from "../src/lib/Types.sol";
@@ -102,19 +103,19 @@ contract InferenceMarketTest is Fixture {
         address[] memory games = new address[](1);
         games[0] = address(0xA);
         vm.prank(node);
-        vm.expectRevert(abi.encodeWithSelector(InferenceMarket.NotDeployer.selector, node));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDeployer.selector, node));
         m.wireDisputeGames(games);
         vm.expectEmit(false, false, false, true, address(m));
         emit DisputeGamesWired(games);
         m.wireDisputeGames(games);
         assertTrue(m.isDisputeGame(address(0xA)));
-        vm.expectRevert(abi.encodeWithSelector(InferenceMarket.AlreadyWired.selector));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.AlreadyWired.selector));
         m.wireDisputeGames(games);
     }
 
     function test_revert_NotDisputeGame() public {
         Made memory m = _honestBatchClaim(_publicSpec(), publicModel, node, 1);
-        bytes memory err = abi.encodeWithSelector(InferenceMarket.NotDisputeGame.selector, address(this));
+        bytes memory err = abi.encodeWithSelector(DisputeGameRoles.NotDisputeGame.selector, address(this));
         vm.expectRevert(err);
         market.beginDispute(m.ref);
         vm.expectRevert(err);

@@ -77,6 +77,19 @@ contract MarketParamsLibTest is Test {
         h.validate(p);
     }
 
+    /// Windows whose sum overflows 64 bits still get the named error, not an arithmetic panic.
+    function test_WithdrawalDelayTooShort_hugeWindows() public {
+        MarketParams memory p = _p();
+        p.challengeWindow = type(uint64).max;
+        p.proofResponseWindow = type(uint64).max;
+        p.withdrawalDelay = type(uint64).max;
+        uint256 bound = uint256(type(uint64).max) * 2;
+        _expect(
+            p,
+            abi.encodeWithSelector(MarketParamsLib.WithdrawalDelayTooShort.selector, type(uint64).max, bound)
+        );
+    }
+
     function test_RewardShareTooHigh() public {
         MarketParams memory p = _p();
         p.challengerRewardBps = 10_001;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {DisputeGameRoles} from "../src/DisputeGameRoles.sol";
 import {StakeManager} from "../src/StakeManager.sol";
 import {FraudProofGame} from "../src/disputes/FraudProofGame.sol";
 import {MarketParamsLib} from "../src/lib/MarketParamsLib.sol";
@@ -78,14 +79,14 @@ contract StakeManagerTest is Fixture {
         s.wireDisputeGames(games);
         assertTrue(s.isDisputeGame(address(0xA)));
         assertTrue(s.isDisputeGame(address(0xB)));
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.AlreadyWired.selector));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.AlreadyWired.selector));
         s.wireDisputeGames(games);
     }
 
     function test_revert_NotDeployer() public {
         StakeManager s = new StakeManager(params);
         vm.prank(node);
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.NotDeployer.selector, node));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDeployer.selector, node));
         s.wireDisputeGames(new address[](0));
         assertFalse(s.wired());
     }
@@ -344,11 +345,11 @@ contract StakeManagerTest is Fixture {
 
     function test_revert_NotDisputeGame() public {
         _stake(node, 20 ether);
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.NotDisputeGame.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDisputeGame.selector, address(this)));
         stakes.slash(node, 5 ether, challenger);
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.NotDisputeGame.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDisputeGame.selector, address(this)));
         stakes.lockBond{value: 1}(challenger);
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.NotDisputeGame.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDisputeGame.selector, address(this)));
         stakes.releaseBond(challenger, 0, challenger);
     }
 

@@ -52,7 +52,8 @@ contract DataAvailabilityGame is DisputeGameBase {
 
     /// @notice msg.value is not the preset bond.
     error WrongBond(uint256 sent, uint256 required);
-    /// @notice The trace index is beyond the model's last layer or hidden inside a sensitive partition.
+    /// @notice The trace index is hidden inside a sensitive partition (an index beyond the model's
+    ///         last layer reverts earlier, with ModelRegistry.UnknownLayer).
     error NotPublicTraceIndex(uint256 index);
     /// @notice A challenge for this claim and index is already open.
     error ChallengeAlreadyOpen(uint256 challengeId);

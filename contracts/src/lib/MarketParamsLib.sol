@@ -6,7 +6,7 @@ import {MarketParams} from "./Types.sol";
 /// @title Validation of a deployment's parameters
 library MarketParamsLib {
     /// @notice The withdrawal delay does not exceed the challenge window plus the longest dispute.
-    error WithdrawalDelayTooShort(uint64 withdrawalDelay, uint64 minimumExclusive);
+    error WithdrawalDelayTooShort(uint64 withdrawalDelay, uint256 minimumExclusive);
     /// @notice A window or timeout is zero.
     error ZeroWindow();
     /// @notice The challenger's share of a slash is above 100%.
@@ -26,7 +26,8 @@ library MarketParamsLib {
         ) revert ZeroWindow();
         uint64 longestDispute =
             p.dataResponseWindow > p.proofResponseWindow ? p.dataResponseWindow : p.proofResponseWindow;
-        uint64 bound = p.challengeWindow + longestDispute;
+        // In 256 bits: two uint64 windows cannot overflow the sum.
+        uint256 bound = uint256(p.challengeWindow) + longestDispute;
         if (p.withdrawalDelay <= bound) revert WithdrawalDelayTooShort(p.withdrawalDelay, bound);
         if (p.challengerRewardBps > BPS) revert RewardShareTooHigh(p.challengerRewardBps);
         if (p.slashAmount == 0 || p.slashAmount > p.minNodeStake) {

@@ -82,8 +82,8 @@ def _revert(signature: str, types: list[str], values: list[object]) -> bytes:
     [
         ("ZeroBond()", [], [], {}),
         (
-            "WithdrawalDelayTooShort(uint64,uint64)",
-            ["uint64", "uint64"],
+            "WithdrawalDelayTooShort(uint64,uint256)",
+            ["uint64", "uint256"],
             [100, 240],
             {"withdrawalDelay": 100, "minimumExclusive": 240},
         ),
