@@ -11,6 +11,7 @@ is ``docs/protocol.md``; the shared vectors in ``tests/vectors/`` pin each
 rule for both languages.
 
 Modules are small and import nothing heavier than ``numpy`` and
-``eth_abi``; import the one you need (``from protocol.merkle import
-merkle_root``).
+``eth_abi``, except the torch runtime (:mod:`protocol.runtime_torch`) and the
+quantizer (:mod:`protocol.quantize`, torch imported inside); import the one
+you need (``from protocol.merkle import merkle_root``).
 """
