@@ -5,9 +5,10 @@ What it shows (the foundation's demo; the node service, the challenger bot and t
 model replace the scripted actors here as they land):
 
 1. start Anvil and deploy every contract with the ``local`` preset;
-2. register a public 3-layer integer model (64→32→16→10) and stake a node;
-3. the node answers off-chain requests and commits them as one batch root; it cheats on a few
-   (a wrong final output, a wrong intermediate layer);
+2. register the quantized digits model (64→64→32→10, trained on scikit-learn's bundled
+   ``digits``; ``models/digits``) and stake a node;
+3. the node answers off-chain requests for held-out digit images and commits them as one batch
+   root; it cheats on a few (a wrong final output, a wrong intermediate layer);
 4. a challenger re-executes every claim and proves each fraud in one transaction: the node is
    slashed, the challenger credited;
 5. a data-availability challenge answered in time (the bond goes to the node) and one left
@@ -28,8 +29,9 @@ import numpy as np
 
 from deploy.anvil import ANVIL_DEFAULT_KEYS, AnvilNode
 from deploy.deployer import deploy_marketplace, load_preset
-from protocol.model import QLinearLayer, QuantizedModel, all_public
-from protocol.requant import Activation
+from models.store import load_model
+from protocol.model import QuantizedModel
+from protocol.quantize import quantize_input
 from prover.fraud import first_wrong_element
 
 from .chain import connect
@@ -49,21 +51,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--requests", type=int, default=48, help="off-chain requests (default 48)")
     p.add_argument("--onchain-requests", type=int, default=8, help="on-chain requests (default 8)")
     p.add_argument("--cheats", type=int, default=3, help="wrong results the node commits")
-    p.add_argument("--seed", type=int, default=7, help="seed of the model and the inputs")
+    p.add_argument("--seed", type=int, default=7, help="seed of the cheating node's choices")
     p.set_defaults(run=run)
 
 
-def demo_model(rng: np.random.Generator) -> QuantizedModel:
-    """A deterministic random public model 64→32→16→10 whose outputs use the int8 range."""
-    layers = []
-    dims = [(64, 32, Activation.RELU), (32, 16, Activation.RELU), (16, 10, Activation.NONE)]
-    for n, m, act in dims:
-        weights = rng.integers(-128, 128, size=(m, n), dtype=np.int64).astype(np.int8)
-        biases = rng.integers(-2000, 2000, size=m).astype(np.int32)
-        shift = 24
-        multiplier = int(2**shift * 64 / (64 * 64 * np.sqrt(n)))
-        layers.append(QLinearLayer(weights, biases, multiplier, shift, act))
-    return all_public(layers)
+def digits_requests(count: int) -> tuple[QuantizedModel, np.ndarray, np.ndarray]:
+    """The digits model and the first ``count`` held-out images as int8 inputs, with labels."""
+    from models.digits import MODEL_PATH
+    from models.digits.train import load_split
+
+    model = load_model(MODEL_PATH)
+    if model.input_scale is None:
+        raise ValueError(f"{MODEL_PATH} has no input scale: it cannot take float images")
+    split = load_split()
+    images = split.x_heldout[:count]
+    return model, quantize_input(images, model.input_scale), split.y_heldout[:count]
 
 
 @dataclass
@@ -113,14 +115,14 @@ def run(args: argparse.Namespace) -> int:
             anvil.rpc("evm_increaseTime", seconds)
             anvil.rpc("evm_mine")
 
-        model = demo_model(rng)
+        model, images, labels = digits_requests(args.requests + args.onchain_requests)
         owner.register_model(model)
-        _step(f"registered model {model.model_id().hex()[:16]}… (64→32→16→10, public)")
+        _step(f"registered the digits model {model.model_id().hex()[:16]}… (64→64→32→10, public)")
         node.stake(4 * params.min_node_stake)
         _step(f"node {node.address} staked {4 * params.min_node_stake / ETH:.0f} ETH")
 
         # ---- off-chain requests, committed as one batch, a few of them wrong
-        inputs = rng.integers(-128, 128, size=(args.requests, 64), dtype=np.int64).astype(np.int8)
+        inputs = images[: args.requests]
         cheat_at = set(
             rng.choice(args.requests, size=min(args.cheats, args.requests), replace=False)
         )
@@ -150,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
         _step(
             f"node committed batch {batch.batch_id}: {len(claims)} receipts, {gas_used(tx):,} gas"
         )
+        honest_indices = [i for i in range(len(claims)) if i not in cheat_at]
+        correct = sum(int(np.argmax(claims[i].output)) == int(labels[i]) for i in honest_indices)
+        _step(f"honest answers classify {correct}/{len(honest_indices)} held-out digits correctly")
 
         # ---- the challenger re-executes every claim and proves each fraud
         stake_before = node.stake_of(node.address)[0]
@@ -182,8 +187,7 @@ def run(args: argparse.Namespace) -> int:
         node.serve(model.model_id())
         fee = params.min_request_fee * 10
         onchain: list[ComputedClaim] = []
-        for _ in range(args.onchain_requests):
-            x = rng.integers(-128, 128, size=64, dtype=np.int64).astype(np.int8)
+        for x in images[args.requests :]:
             request_id = client.request_inference(model.model_id(), x, fee)
             onchain.append(
                 compute_claim(
