@@ -13,13 +13,16 @@ usage: ./run.sh <command> [args...]
 commands:
   setup              install everything into the repository (.venv, node_modules); idempotent
   demo [args...]     set up, then run the end-to-end demo: opzk demo [args...]
-  test [args...]     set up, run the Solidity tests (forge test), then pytest [args...];
-                     fails if either fails or pytest collects no test
+  test [args...]     set up, run the static checks (ruff, mypy --strict), the Solidity tests
+                     (forge test), then pytest [args...]; fails if any fails or pytest
+                     collects no test
+  lint               set up, then run the static checks alone
   bench NAME [args]  set up, then run the benchmark bench/NAME.py (python -m bench.NAME [args])
   -h, --help         show this help
 
 environment:
-  OPZK_SKIP_FORGE=1  ./run.sh test runs pytest only
+  OPZK_SKIP_FORGE=1  ./run.sh test skips forge test
+  OPZK_SKIP_LINT=1   ./run.sh test skips the static checks
   PYTHON=python3.11  the interpreter that creates .venv (default: python3)
   OPZK_SOLC, OPZK_ANVIL, OPZK_BUILD_DIR  override the solc / anvil executables and build dir
 
@@ -32,6 +35,14 @@ USAGE
 
 # Progress of setup goes to stderr, so a command's stdout stays its own.
 setup() { bash "$ROOT/scripts/setup.sh" >&2; }
+
+# Static checks: ruff (lint and format) over the tree, mypy --strict over the packages
+# (pyproject.toml [tool.mypy] files).
+lint() {
+    echo "== ruff check, ruff format --check, mypy"
+    "$ROOT/.venv/bin/ruff" check . && "$ROOT/.venv/bin/ruff" format --check . \
+        && "$ROOT/.venv/bin/mypy"
+}
 
 command="${1:-}"
 [[ $# -gt 0 ]] && shift
@@ -47,8 +58,16 @@ case "$command" in
         setup
         exec "$ROOT/.venv/bin/opzk" demo "$@"
         ;;
+    lint)
+        setup
+        lint
+        ;;
     test)
         setup
+        lint_rc=0
+        if [[ "${OPZK_SKIP_LINT:-0}" != "1" ]]; then
+            lint || lint_rc=$?
+        fi
         forge_rc=0
         if [[ "${OPZK_SKIP_FORGE:-0}" != "1" ]]; then
             echo "== forge test"
@@ -60,8 +79,9 @@ case "$command" in
         if [[ $pytest_rc -eq 5 ]]; then
             echo "run.sh: pytest collected no tests; that counts as a failure" >&2
         fi
-        if [[ $forge_rc -ne 0 || $pytest_rc -ne 0 ]]; then
-            echo "run.sh: FAILED (forge test exit $forge_rc, pytest exit $pytest_rc)" >&2
+        if [[ $lint_rc -ne 0 || $forge_rc -ne 0 || $pytest_rc -ne 0 ]]; then
+            echo "run.sh: FAILED (static checks exit $lint_rc, forge test exit $forge_rc," \
+                "pytest exit $pytest_rc)" >&2
             exit 1
         fi
         ;;
