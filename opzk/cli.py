@@ -19,6 +19,7 @@ EXIT_ERROR = 1
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command."""
+    from challenger import cli as challenger_cli
     from deploy import cli as deploy_cli
 
     from . import demo
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     deploy_cli.add_parser(subparsers)
+    challenger_cli.add_parser(subparsers)
     demo.add_parser(subparsers)
     return parser
 

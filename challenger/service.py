@@ -1,0 +1,530 @@
+"""
+The challenger's jobs, and the service that schedules them.
+
+Introduction
+------------
+:class:`Challenger` holds the parts (state, watcher, trace source, re-executor, sampler,
+responder) and exposes one method per job; each is safe to call at any time and any number of
+times (tests call them directly instead of sleeping):
+
+- :meth:`Challenger.watch` — events from the cursor into the state;
+- :meth:`Challenger.list_batches` — the receipt leaves of new batches from the node API, checked
+  against the on-chain root; each claim is sampled (secret-keyed, see ``sampling``);
+- :meth:`Challenger.reexecute` — receipts and traces of sampled claims, checked against the
+  committed trace root, re-executed in batches (:class:`~challenger.reexec.ReExecutor`);
+- :meth:`Challenger.act` — :func:`~challenger.solver.decide` per active claim and
+  :class:`~challenger.responder.Responder` for the result, until it says ``Wait``/``Ignore``;
+- :meth:`Challenger.claim_credits` — withdraw StakeManager credits past the threshold.
+
+:func:`run_service` builds a challenger from :class:`~challenger.config.ChallengerSettings`
+(refusing one that breaks the PoSP condition or uses an Anvil key off Anvil) and runs the jobs with
+apscheduler on one worker thread (jobs never overlap, so one SQLite connection suffices) until
+SIGINT/SIGTERM, then shuts down cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from eth_abi.abi import encode as abi_encode
+
+from opzk.marketplace import Marketplace
+from protocol.activations import act_hash
+from protocol.economics import PospCheck, check_posp, default_cheat_gain
+from protocol.keccak import keccak256
+from protocol.merkle import MerkleTree
+from protocol.model import QuantizedModel
+from protocol.params import MarketParams
+from protocol.receipts import Receipt, receipt_leaf
+from protocol.trace import trace_activation_hashes, trace_root
+from protocol.types import ZERO_HASH, Hash32
+from prover.fraud import CLAIM_SOURCE_BATCH
+
+from .reexec import ReExecutor
+from .responder import Outcome, Responder
+from .sampling import Sampler
+from .solver import (
+    ClaimCredits,
+    Ignore,
+    Observation,
+    SolverParams,
+    TraceStatus,
+    Wait,
+    WrongAt,
+    decide,
+    decide_credits,
+)
+from .source import ServedTrace, SourceUnavailableError, TraceSource
+from .state import DATA, PROOF, ChallengerState, ClaimRow
+from .watcher import EventSource, Watcher
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS_PER_CLAIM = 32
+"""Actions taken for one claim in one round at most (each one changes what ``decide`` sees)."""
+
+
+def claim_key(source: int, container_id: int, leaf: bytes) -> bytes:
+    """``keccak256(abi.encode(source, containerId, receiptLeaf))``, as InferenceMarket does."""
+    return bytes(
+        keccak256(abi_encode(["uint8", "uint256", "bytes32"], [source, container_id, leaf]))
+    )
+
+
+@dataclass(frozen=True)
+class CheckedTrace:
+    """A trace after checking what was served against the commitments."""
+
+    hashes: tuple[Hash32, ...] | None
+    """The committed activation hashes, when known (they rebuild the receipt's trace root)."""
+    vectors: tuple[npt.NDArray[np.int8] | None, ...]
+    """Public vectors that match their committed hash (None where hidden or missing)."""
+    missing: tuple[int, ...]
+    endpoint_fraud: int | None
+
+
+def check_trace(
+    model: QuantizedModel,
+    receipt: Receipt,
+    served: ServedTrace | None,
+    published: Mapping[int, bytes],
+) -> CheckedTrace:
+    """
+    What of a served trace can be trusted.
+
+    Must hold: a vector is kept only if it hashes to its committed activation hash (or was
+    published on-chain, where the contract checked it); hashes are kept only if they rebuild
+    ``receipt.trace_root``; ``missing`` lists every public index without a kept vector;
+    ``endpoint_fraud`` is 0 (or L) when the committed entry 0 (or L) is not the receipt's input
+    (or output) hash.
+    """
+    last = len(model.layers)
+    hidden = model.hidden_indices()
+    public = [i for i in range(last + 1) if i not in hidden]
+    hashes: list[Hash32] | None = None
+    if served is not None and len(served.hashes) == last + 1:
+        cand = [Hash32(bytes(h)) if h is not None else None for h in served.hashes]
+        if all(h is not None for h in cand) and all(cand[i] == ZERO_HASH for i in hidden):
+            full = [h for h in cand if h is not None]
+            if trace_root(full) == receipt.trace_root:
+                hashes = full
+    offered: list[npt.NDArray[np.int8] | None] = [None] * (last + 1)
+    for i in public:
+        if i in published:
+            offered[i] = np.frombuffer(published[i], dtype=np.int8).copy()
+        elif served is not None and i < len(served.vectors) and served.vectors[i] is not None:
+            offered[i] = served.vectors[i]
+    if hashes is None and all(offered[i] is not None for i in public):
+        cand2 = trace_activation_hashes(offered, hidden)
+        if trace_root(cand2) == receipt.trace_root:
+            hashes = cand2
+    vectors: list[npt.NDArray[np.int8] | None] = [None] * (last + 1)
+    for i in public:
+        v = offered[i]
+        if v is None:
+            continue
+        if (hashes is not None and act_hash(v) == hashes[i]) or (hashes is None and i in published):
+            vectors[i] = v
+    missing = tuple(i for i in public if vectors[i] is None)
+    endpoint = None
+    if hashes is not None:
+        if hashes[0] != receipt.input_hash:
+            endpoint = 0
+        elif hashes[last] != receipt.output_hash:
+            endpoint = last
+    return CheckedTrace(
+        None if hashes is None else tuple(hashes), tuple(vectors), missing, endpoint
+    )
+
+
+class Challenger:
+    """
+    One challenger: its state, its view of the chain and the nodes, and its jobs.
+
+    Parameters
+    ----------
+    market :
+        The marketplace acting as the challenger's account.
+    state :
+        The persisted state.
+    source :
+        Where receipts and traces come from (the node API).
+    events :
+        Where events come from (:class:`~challenger.watcher.Web3EventSource` in production).
+    models :
+        The models this challenger can re-execute, by model id.
+    sampler :
+        The secret-keyed sampling rules.
+    """
+
+    def __init__(
+        self,
+        *,
+        market: Marketplace,
+        state: ChallengerState,
+        source: TraceSource,
+        events: EventSource,
+        models: Mapping[bytes, QuantizedModel],
+        sampler: Sampler,
+        solver_params: SolverParams | None = None,
+        credit_threshold: int = 10**17,
+        fetch_attempts: int = 5,
+        device: str = "auto",
+        start_block: int = 0,
+        max_block_range: int = 2_000,
+    ) -> None:
+        self.market = market
+        self.params: MarketParams = market.deployment.params
+        self.state = state
+        self.source = source
+        self.models = dict(models)
+        self.sampler = sampler
+        self.solver_params = solver_params or SolverParams()
+        self.credit_threshold = credit_threshold
+        self.fetch_attempts = fetch_attempts
+        self.watcher = Watcher(
+            events,
+            state,
+            self.params.challenge_window,
+            start_block=start_block,
+            max_range=max_block_range,
+        )
+        self.responder = Responder(market, state, self.models)
+        self._reexec = {mid: ReExecutor(m, device) for mid, m in self.models.items()}
+
+    @property
+    def me(self) -> str:
+        """The challenger's address."""
+        return self.market.address
+
+    def now(self) -> int:
+        """The latest block's timestamp (the contracts' clock)."""
+        return int(self.market.client.w3.eth.get_block("latest")["timestamp"])
+
+    # ---- jobs ------------------------------------------------------------------------------------
+
+    def watch(self) -> int:
+        """Job: apply new events; returns how many."""
+        return self.watcher.poll()
+
+    def list_batches(self) -> int:
+        """Job: list and sample the claims of new batches; returns how many claims were listed."""
+        listed = 0
+        for batch in self.state.unlisted_batches(self.fetch_attempts):
+            try:
+                leaves = list(self.source.batch_leaves(batch.batch_id))
+            except SourceUnavailableError as exc:
+                self.state.batch_listing_failed(batch.batch_id, str(exc))
+                continue
+            raw = [bytes(x.leaf) for x in leaves]
+            if len(raw) != batch.count or MerkleTree.from_leaves(raw).root != batch.root:
+                self.state.batch_listing_failed(
+                    batch.batch_id, f"served {len(raw)} leaves that do not rebuild the root"
+                )
+                self.state.bump("batches_unlisted")
+                continue
+            tree = MerkleTree.from_leaves(raw)
+            window_end = batch.committed_at + self.params.challenge_window
+            rows: list[ClaimRow] = []
+            for index, info in enumerate(leaves):
+                key = claim_key(CLAIM_SOURCE_BATCH, batch.batch_id, raw[index])
+                sampled = self.sampler.reexec(key)
+                zk = self.sampler.zk(key)
+                rows.append(
+                    ClaimRow(
+                        claim_key=key,
+                        source=CLAIM_SOURCE_BATCH,
+                        container_id=batch.batch_id,
+                        leaf_index=index,
+                        request_id=info.request_id,
+                        leaf=raw[index],
+                        node=batch.node,
+                        window_end=window_end,
+                        sampled=sampled,
+                        zk_sampled=zk,
+                        receipt=None,
+                        proof=tuple(tree.proof(index)) if sampled or zk else None,
+                        trace_status=TraceStatus.PENDING,
+                        hashes=None,
+                        vectors=None,
+                        missing=(),
+                        endpoint_fraud=None,
+                        wrong=None,
+                        fetch_attempts=0,
+                        settled=not (sampled or zk),
+                    )
+                )
+            self.state.add_claims(batch.batch_id, rows)
+            self.state.bump("claims_listed", len(rows))
+            self.state.bump("claims_sampled", sum(r.sampled for r in rows))
+            listed += len(rows)
+        return listed
+
+    def reexecute(self) -> int:
+        """Job: fetch and check the traces of sampled claims, re-executed in batches per model."""
+        todo: dict[bytes, list[tuple[ClaimRow, Receipt, CheckedTrace]]] = {}
+        for claim in self.state.claims_to_fetch(self.fetch_attempts):
+            last_try = claim.fetch_attempts + 1 >= self.fetch_attempts
+            try:
+                receipt = self.source.receipt(claim.request_id)
+            except SourceUnavailableError:
+                self.state.fetch_failed(claim.claim_key)
+                continue
+            if receipt is None or receipt_leaf(receipt) != claim.leaf:
+                # Without the receipt's fields no dispute can name the claim.
+                self.state.fetch_failed(claim.claim_key)
+                if last_try:
+                    self.state.bump("receipts_withheld")
+                    self.state.settle(claim.claim_key)
+                continue
+            model = self.models.get(bytes(receipt.model_id))
+            if model is None:
+                self.state.bump("unknown_model")
+                self.state.settle(claim.claim_key)
+                continue
+            assert claim.proof is not None
+            self.state.set_claim_details(claim.claim_key, receipt, claim.proof)
+            try:
+                served = self.source.trace(claim.request_id)
+            except SourceUnavailableError:
+                self.state.fetch_failed(claim.claim_key)
+                if not last_try:
+                    continue
+                served = None
+            checked = check_trace(model, receipt, served, self.state.published_of(claim.claim_key))
+            todo.setdefault(bytes(receipt.model_id), []).append((claim, receipt, checked))
+        done = 0
+        for model_id, items in todo.items():
+            wrongs = self._reexec[model_id].first_wrong(
+                [
+                    c.vectors if c.hashes is not None else [None] * len(c.vectors)
+                    for _, _, c in items
+                ]
+            )
+            for (claim, _, checked), wrong in zip(items, wrongs, strict=True):
+                self._store(claim.claim_key, checked, wrong)
+                done += 1
+        self.state.bump("reexecuted", done)
+        return done
+
+    def _store(self, key: bytes, checked: CheckedTrace, wrong: Any) -> None:
+        at = None if wrong is None else WrongAt(wrong.layer, wrong.row, wrong.wrong_length)
+        self.state.set_trace(
+            key,
+            checked.hashes or [],
+            checked.vectors,
+            checked.missing,
+            checked.endpoint_fraud,
+            at if checked.hashes is not None else None,
+        )
+
+    def _recheck(self, claim: ClaimRow) -> ClaimRow:
+        """Re-evaluates a claim after vectors it lacked were published on-chain."""
+        published = self.state.published_of(claim.claim_key)
+        if claim.receipt is None or not set(published) & set(claim.missing):
+            return claim
+        model = self.models[bytes(claim.receipt.model_id)]
+        served = ServedTrace(
+            tuple(claim.hashes) if claim.hashes else (),
+            claim.vectors or (),
+        )
+        checked = check_trace(model, claim.receipt, served, published)
+        wrong = None
+        if checked.hashes is not None:
+            (wrong,) = self._reexec[bytes(claim.receipt.model_id)].first_wrong([checked.vectors])
+        self._store(claim.claim_key, checked, wrong)
+        fresh = self.state.claim(claim.claim_key)
+        assert fresh is not None
+        return fresh
+
+    def observe(self, claim: ClaimRow) -> Observation:
+        """The solver's view of a stored claim."""
+        partitions: tuple[int, ...] = ()
+        if claim.receipt is not None and bytes(claim.receipt.model_id) in self.models:
+            model = self.models[bytes(claim.receipt.model_id)]
+            partitions = tuple(i for i, p in enumerate(model.partitions) if p.sensitive)
+        return Observation(
+            claim_key=claim.claim_key,
+            window_end=claim.window_end,
+            sampled=claim.sampled,
+            zk_sampled=claim.zk_sampled and bool(partitions),
+            slashed=self.state.is_slashed(claim.claim_key),
+            trace=claim.trace_status,
+            missing=claim.missing,
+            endpoint_fraud=claim.endpoint_fraud,
+            wrong=claim.wrong,
+            sensitive_partitions=partitions,
+            data_challenges=self.state.disputes_of(claim.claim_key, DATA, self.me),
+            proof_demands=self.state.disputes_of(claim.claim_key, PROOF, self.me),
+            done=self.state.done_keys(claim.claim_key),
+        )
+
+    def act(self) -> list[Outcome]:
+        """Job: decide and act on every active claim; returns the outcomes of sent actions."""
+        now = self.now()
+        outcomes: list[Outcome] = []
+        for claim in self.state.active_claims():
+            current: ClaimRow | None = self._recheck(claim) if claim.missing else claim
+            for _ in range(MAX_STEPS_PER_CLAIM):
+                assert current is not None
+                action = decide(self.observe(current), now, self.solver_params)
+                if isinstance(action, Ignore):
+                    self.state.settle(current.claim_key)
+                    break
+                if isinstance(action, Wait):
+                    break
+                outcome = self.responder.execute(action, current)
+                outcomes.append(outcome)
+                if outcome.status.startswith("retry"):
+                    break
+                current = self.state.claim(current.claim_key)
+        return outcomes
+
+    def claim_credits(self) -> Outcome | None:
+        """Job: withdraw StakeManager credits once they reach the threshold."""
+        credits = self.market.stake_credits(self.me)
+        action = decide_credits(credits, self.credit_threshold)
+        if isinstance(action, ClaimCredits):
+            return self.responder.execute(action)
+        return None
+
+    def tick(self) -> list[Outcome]:
+        """All jobs once, in order (what one scheduler round does)."""
+        self.watch()
+        self.list_batches()
+        self.reexecute()
+        outcomes = self.act()
+        self.watch()
+        credit = self.claim_credits()
+        return outcomes + ([credit] if credit is not None else [])
+
+    def summary(self) -> dict[str, int]:
+        """Counters for logs and the demo."""
+        out = dict(self.state.counters())
+        out["open_disputes"] = self.state.open_disputes(self.me)
+        out["slashed_seen"] = self.state.slashed_count()
+        return out
+
+
+# ---- building and running ------------------------------------------------------------------------
+
+
+def posp_check_for(settings: Any, params: MarketParams) -> PospCheck:
+    """The PoSP check of a challenger's settings against its deployment's preset."""
+    gain = settings.cheat_gain if settings.cheat_gain is not None else default_cheat_gain(params)
+    return check_posp(params, settings.sampling_probability, settings.colluding_share, gain)
+
+
+def build_challenger(settings: Any) -> Challenger:
+    """
+    A :class:`Challenger` from :class:`~challenger.config.ChallengerSettings`.
+
+    Raises
+    ------
+    ChallengerConfigError
+        For an Anvil dev key off Anvil, or a (preset, p, r, C) that breaks the PoSP condition
+        (the message names the parameter to change).
+    """
+    from deploy.deployments import default_path, load_deployment
+    from models.store import load_model
+    from opzk.chain import connect
+    from protocol.economics import PospViolationError
+
+    from .config import ChallengerConfigError, check_key_for_chain
+    from .source import HttpTraceSource
+    from .watcher import Web3EventSource
+
+    client = connect(settings.rpc_url, settings.private_key.get_secret_value())
+    check_key_for_chain(settings, client.chain_id)
+    deployment = load_deployment(settings.deployments or default_path(client.chain_id))
+    check = posp_check_for(settings, deployment.params)
+    if not check.ok:
+        raise ChallengerConfigError(
+            f"refusing to start: {PospViolationError(check.message)} (preset {deployment.preset!r})"
+        )
+    log.info("challenger: %s", check.message)
+    market = Marketplace(deployment, client)
+    models: dict[bytes, QuantizedModel] = {}
+    for path in settings.models:
+        model = load_model(Path(path))
+        models[bytes(model.model_id())] = model
+    contracts = {
+        name: market._contract(name)
+        for name in ("InferenceMarket", "DataAvailabilityGame", "ProofDemandGame")
+    }
+    return Challenger(
+        market=market,
+        state=ChallengerState(settings.state_path),
+        source=HttpTraceSource(settings.node_urls),
+        events=Web3EventSource(client.w3, contracts),
+        models=models,
+        sampler=Sampler(settings.secret_bytes(), settings.sampling_probability, settings.p_zk),
+        solver_params=SolverParams(settings.window_margin, settings.proofs_enabled),
+        credit_threshold=settings.credit_threshold,
+        fetch_attempts=settings.fetch_attempts,
+        device=settings.device,
+        start_block=deployment.start_block,
+        max_block_range=settings.max_block_range,
+    )
+
+
+def _guarded(name: str, fn: Any) -> Any:
+    def job() -> None:
+        try:
+            fn()
+        except Exception:  # a job must never kill the scheduler
+            log.exception("challenger: job %s failed; it runs again next round", name)
+
+    return job
+
+
+def run_service(
+    challenger: Challenger, poll_interval: float, stop: threading.Event | None = None
+) -> None:
+    """
+    Runs the jobs every ``poll_interval`` seconds on one worker thread until ``stop`` is set or
+    SIGINT/SIGTERM arrives; then waits for the running job and closes the state.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    stop = stop or threading.Event()
+    scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)})
+    jobs: Sequence[tuple[str, Any]] = (
+        ("watch", challenger.watch),
+        ("list", challenger.list_batches),
+        ("reexecute", challenger.reexecute),
+        ("act", challenger.act),
+        ("credits", challenger.claim_credits),
+    )
+    for name, fn in jobs:
+        scheduler.add_job(
+            _guarded(name, fn),
+            "interval",
+            seconds=poll_interval,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+        )
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    scheduler.start()
+    log.info("challenger %s running every %.1f s", challenger.me, poll_interval)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        challenger.state.close()
+        log.info("challenger stopped: %s", challenger.summary())
+
+
+__all__ = ["Challenger", "build_challenger", "check_trace", "claim_key", "run_service"]
