@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command."""
     from challenger import cli as challenger_cli
     from deploy import cli as deploy_cli
+    from node import cli as node_cli
 
     from . import demo
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy_cli.add_parser(subparsers)
     challenger_cli.add_parser(subparsers)
     demo.add_parser(subparsers)
+    node_cli.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The node's HTTP API (FastAPI): one router per resource, schemas, dependencies, middleware."""

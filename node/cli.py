@@ -1,0 +1,194 @@
+"""
+``opzk node``: run an inference node, deposit its stake, register its models.
+
+- ``opzk node run --config FILE``: serve the API and run the batcher, watcher, responder and
+  finalizer until SIGTERM/SIGINT. Refuses to start below the minimum stake.
+- ``opzk node stake --amount ETH --config FILE``: deposit stake (the node never stakes by itself).
+- ``opzk node register-model --config FILE``: register the configured models that the registry does
+  not know yet (the node's account becomes their owner).
+- ``opzk node info --config FILE``: address, stake, models and whether they are registered.
+
+``python -m node …`` is the same as ``opzk node …``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from protocol.errors import OpzkError
+
+from .settings import CONFIG_ENV, NodeSettings, load_settings
+
+WEI_PER_ETH = 10**18
+
+
+class AmountError(OpzkError):
+    """An ETH amount that is not a positive number."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds the ``node`` sub-command and its own sub-commands."""
+    p = subparsers.add_parser(
+        "node",
+        help="run an inference node, stake for it, register its models",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="node_command", required=True, metavar="NODE_COMMAND")
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--config", type=Path, help=f"TOML or JSON settings file (default: ${CONFIG_ENV})"
+        )
+        q.add_argument("--rpc-url", help="JSON-RPC endpoint (overrides the settings)")
+        q.add_argument("--deployments", type=Path, help="deployments file (overrides)")
+
+    run_p = sub.add_parser("run", help="serve the API and commit results on-chain")
+    common(run_p)
+    run_p.add_argument("--host", help="listen address (overrides the settings)")
+    run_p.add_argument("--port", type=int, help="listen port (overrides the settings)")
+    run_p.set_defaults(run=run_command)
+
+    stake_p = sub.add_parser("stake", help="deposit stake for the node's account")
+    common(stake_p)
+    stake_p.add_argument("--amount", required=True, help="ETH to deposit, e.g. 10 or 0.5")
+    stake_p.set_defaults(run=stake_command)
+
+    reg_p = sub.add_parser("register-model", help="register the configured models on-chain")
+    common(reg_p)
+    reg_p.set_defaults(run=register_command)
+
+    info_p = sub.add_parser("info", help="print the node's address, stake and models")
+    common(info_p)
+    info_p.set_defaults(run=info_command)
+
+
+def settings_from(args: argparse.Namespace) -> NodeSettings:
+    """Settings from ``--config`` (or ``$OPZK_NODE_CONFIG``), env and command-line overrides."""
+    import os
+
+    config = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    overrides = {
+        "rpc_url": getattr(args, "rpc_url", None),
+        "deployments": getattr(args, "deployments", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    return load_settings(config, **overrides)
+
+
+def _config_hint(args: argparse.Namespace) -> str:
+    return f"--config {args.config}" if args.config else "--config FILE"
+
+
+def parse_eth(text: str) -> int:
+    """``text`` ETH in wei; :class:`AmountError` unless a positive number with ≤ 18 decimals."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise AmountError(f"--amount {text!r} is not a number of ETH") from exc
+    wei = amount * WEI_PER_ETH
+    if not amount.is_finite() or amount <= 0 or wei != wei.to_integral_value():
+        raise AmountError(f"--amount must be a positive number of ETH (≤ 18 decimals), not {text}")
+    return int(wei)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``opzk node run``."""
+    from .service import NodeService, format_eth, run_node
+
+    settings = settings_from(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    service = NodeService.build(settings)
+    stake = service.check_stake(_config_hint(args))
+    log = logging.getLogger("node")
+    log.info("node %s, active stake %s ETH", service.chain.address, format_eth(stake))
+    for model_id in service.unregistered_models():
+        log.warning(
+            "model 0x%s is not registered on-chain (GET /healthz reports 503); register it with "
+            "`opzk node register-model %s`",
+            model_id.hex(),
+            _config_hint(args),
+        )
+    run_node(service)
+    return 0
+
+
+def _chain(args: argparse.Namespace) -> tuple[NodeSettings, object]:
+    from .chainio import connect_node
+
+    settings = settings_from(args)
+    return settings, connect_node(settings.rpc_url, settings.key_hex, settings.deployments)
+
+
+def stake_command(args: argparse.Namespace) -> int:
+    """``opzk node stake``."""
+    from .chainio import NodeChain
+    from .service import format_eth
+
+    wei = parse_eth(args.amount)
+    _, chain = _chain(args)
+    assert isinstance(chain, NodeChain)
+    tx = chain.market.stake(wei)
+    active = chain.active_stake()
+    tx_hash = bytes(tx["transactionHash"]).hex()
+    minimum = format_eth(chain.params.min_node_stake)
+    print(
+        f"staked {format_eth(wei)} ETH for {chain.address} (tx 0x{tx_hash}); "
+        f"active stake {format_eth(active)} ETH, minimum {minimum} ETH"
+    )
+    return 0
+
+
+def register_command(args: argparse.Namespace) -> int:
+    """``opzk node register-model``."""
+    from .chainio import NodeChain
+    from .runtime import serve_model
+
+    settings, chain = _chain(args)
+    assert isinstance(chain, NodeChain)
+    for path in settings.models:
+        served = serve_model(path)
+        name = f"0x{served.model_id.hex()} ({path.name})"
+        if chain.is_registered(served.model_id):
+            print(f"model {name} is already registered")
+            continue
+        chain.market.register_model(served.model)
+        print(f"registered model {name} as {chain.address}")
+    return 0
+
+
+def info_command(args: argparse.Namespace) -> int:
+    """``opzk node info``."""
+    from .chainio import NodeChain
+    from .runtime import serve_model
+    from .service import format_eth
+
+    settings, chain = _chain(args)
+    assert isinstance(chain, NodeChain)
+    print(f"node        {chain.address} on chain {chain.client.chain_id} ({settings.rpc_url})")
+    print(
+        f"stake       {format_eth(chain.active_stake())} ETH active "
+        f"(minimum {format_eth(chain.params.min_node_stake)} ETH)"
+    )
+    for path in settings.models:
+        served = serve_model(path)
+        state = "registered" if chain.is_registered(served.model_id) else "NOT registered"
+        print(f"model       0x{served.model_id.hex()} {path} [{state}]")
+    print(f"database    {settings.resolved_database_url}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m node …``: the same as ``opzk node …``."""
+    from opzk.cli import main as opzk_main
+
+    return opzk_main(["node", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,231 @@
+"""
+The watcher: follows chain events from a persisted cursor and drives receipt statuses.
+
+Introduction
+------------
+:meth:`Watcher.poll_once` reads the logs of ``InferenceMarket`` and the dispute games from the
+block after its cursor up to the head (minus ``confirmations``), in chunks, and applies each chunk's
+events together with the new cursor in one database transaction, so an event takes effect exactly
+once even across crashes. What each event does:
+
+- ``BatchFinalized`` of one of this node's batches: its receipts become ``finalized`` (unless
+  slashed);
+- ``DisputeOpened`` / ``DisputeClosed`` on one of this node's claims: the receipt's open-dispute
+  count goes up / down (``disputed`` while it is above zero);
+- ``ClaimSlashed``: the receipt is ``slashed`` for good;
+- ``DataChallenged`` against this node: a data challenge to answer (:mod:`node.responder`);
+  ``DataPublished`` / ``DataChallengeTimedOut`` close it;
+- ``FraudProven``, ``ProofDemanded`` and the proof outcomes go into the dispute history.
+
+Every event about one of this node's receipts is appended to that receipt's dispute history.
+Claims are recognized by their claim key (:meth:`node.store.StoreWriter.request_of_claim`), which
+needs the batch's on-chain id: the watcher therefore never moves its cursor past a batch still
+being sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from .chainio import NodeChain
+from .events import (
+    BatchFinalized,
+    ChainEvent,
+    ClaimSlashed,
+    DataChallenged,
+    DataChallengeTimedOut,
+    DataPublished,
+    DisputeClosed,
+    DisputeOpened,
+    FraudProven,
+    ProofDemanded,
+    ProofResolved,
+)
+from .metrics import NodeMetrics
+from .records import BatchStatus, ChallengeStatus, DataChallengeRecord, DisputeEntry
+from .store import Store, StoreWriter
+
+log = logging.getLogger(__name__)
+
+CURSOR = "events"
+
+
+class Watcher:
+    """Applies chain events to the node's receipts."""
+
+    def __init__(
+        self,
+        store: Store,
+        chain: NodeChain,
+        *,
+        confirmations: int = 0,
+        chunk_blocks: int = 2_000,
+        metrics: NodeMetrics | None = None,
+        on_data_challenge: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.chain = chain
+        self.confirmations = confirmations
+        self.chunk_blocks = chunk_blocks
+        self.metrics = metrics
+        self.on_data_challenge = on_data_challenge
+        self.node = chain.address
+
+    def poll_once(self) -> int:
+        """Applies every new event; returns how many concerned this node."""
+        head = self.chain.block_number()
+        if self.metrics is not None:
+            self.metrics.head_block.set(head)
+        target = head - self.confirmations
+        sending = self.store.batches_with_status(BatchStatus.SENDING)
+        if sending:
+            target = min(target, min(b.from_block for b in sending) - 1)
+        cursor = self.store.cursor(CURSOR)
+        if cursor is None:
+            cursor = self.chain.deployment.start_block - 1
+        applied = 0
+        challenged = False
+        while cursor < target:
+            end = min(target, cursor + self.chunk_blocks)
+            events = self.chain.decoder.decode(self.chain.logs(cursor + 1, end))
+            with self.store.writing() as writer:
+                for event in events:
+                    mine = self.apply(writer, event)
+                    applied += mine
+                    challenged |= bool(mine) and isinstance(event, DataChallenged)
+                writer.set_cursor(CURSOR, end)
+            cursor = end
+            if self.metrics is not None:
+                self.metrics.cursor_block.set(cursor)
+        if challenged and self.on_data_challenge is not None:
+            self.on_data_challenge()
+        return applied
+
+    def apply(self, w: StoreWriter, event: ChainEvent) -> int:
+        """Applies one event inside ``w``'s transaction; 1 if it concerned this node, else 0."""
+        if isinstance(event, BatchFinalized):
+            return int(w.batch_finalized(event.batch_id))
+        if isinstance(event, DataChallenged):
+            return self._data_challenged(w, event)
+        if isinstance(event, (DataPublished, DataChallengeTimedOut)):
+            return self._data_closed(w, event)
+        claim = getattr(event, "claim_key", None)
+        if claim is None:
+            return 0
+        request_id = w.request_of_claim(
+            claim,
+            source=getattr(event, "source", None),
+            container_id=getattr(event, "container_id", None),
+        )
+        if request_id is None:
+            return 0
+        kind, detail = "", ""
+        if isinstance(event, DisputeOpened):
+            w.dispute_opened(request_id)
+            kind = "dispute_opened"
+        elif isinstance(event, DisputeClosed):
+            w.dispute_closed(request_id)
+            kind, detail = "dispute_closed", ("fraud" if event.fraud else "no fraud")
+        elif isinstance(event, ClaimSlashed):
+            w.claim_slashed(request_id)
+            kind = "claim_slashed"
+        elif isinstance(event, FraudProven):
+            kind, detail = "fraud_proven", f"layer {event.layer}, slashed {event.slashed} wei"
+        elif isinstance(event, ProofDemanded):
+            kind = "proof_demanded"
+            detail = f"partition {event.partition_index}, deadline {event.deadline}"
+            log.warning(
+                "proof demand %d on request %d: this node has no zk prover yet and cannot answer",
+                event.demand_id, request_id,
+            )  # fmt: skip
+        elif isinstance(event, ProofResolved):
+            kind = {
+                "ProofAccepted": "proof_accepted",
+                "ProofRejected": "proof_rejected",
+                "ProofDemandTimedOut": "proof_timed_out",
+            }[event.kind]
+            detail = f"slashed {event.slashed} wei" if event.slashed else ""
+        else:
+            return 0
+        self._history(w, request_id, kind, event, detail=detail)
+        return 1
+
+    def _history(
+        self,
+        w: StoreWriter,
+        request_id: int,
+        kind: str,
+        event: ChainEvent,
+        *,
+        challenge_id: int | None = None,
+        trace_index: int | None = None,
+        detail: str = "",
+    ) -> None:
+        w.add_dispute(
+            DisputeEntry(
+                request_id=request_id,
+                kind=kind,
+                game=event.address,
+                challenge_id=challenge_id,
+                trace_index=trace_index,
+                detail=detail,
+                tx_hash=event.tx_hash,
+                block=event.block,
+                recorded_at=time.time(),
+            )
+        )
+        if self.metrics is not None:
+            self.metrics.disputes.labels(kind).inc()
+
+    def _data_challenged(self, w: StoreWriter, event: DataChallenged) -> int:
+        if event.node.lower() != self.node.lower():
+            return 0
+        request_id = w.request_of_claim(event.claim_key)
+        status = ChallengeStatus.OPEN if request_id is not None else ChallengeStatus.UNANSWERABLE
+        if request_id is None:
+            log.error(
+                "data challenge %d names claim 0x%s, which this node has no record of",
+                event.challenge_id, event.claim_key.hex(),
+            )  # fmt: skip
+        w.add_data_challenge(
+            DataChallengeRecord(
+                challenge_id=event.challenge_id,
+                claim_key=event.claim_key,
+                request_id=request_id,
+                trace_index=event.index,
+                deadline=event.deadline,
+                challenger=event.challenger,
+                status=status,
+                response_tx=None,
+                detail="" if request_id is not None else "unknown claim",
+            )
+        )
+        if request_id is not None:
+            self._history(
+                w, request_id, "data_challenged", event,
+                challenge_id=event.challenge_id, trace_index=event.index,
+                detail=f"by {event.challenger}, deadline {event.deadline}",
+            )  # fmt: skip
+        return 1
+
+    def _data_closed(self, w: StoreWriter, event: DataPublished | DataChallengeTimedOut) -> int:
+        request_id = w.request_of_claim(event.claim_key)
+        if request_id is None:
+            return 0
+        if isinstance(event, DataPublished):
+            w.set_challenge_status(
+                event.challenge_id, ChallengeStatus.PUBLISHED, response_tx=event.tx_hash
+            )
+            self._history(
+                w, request_id, "data_published", event,
+                challenge_id=event.challenge_id, trace_index=event.index,
+            )  # fmt: skip
+        else:
+            w.set_challenge_status(event.challenge_id, ChallengeStatus.TIMED_OUT)
+            self._history(
+                w, request_id, "data_timed_out", event,
+                challenge_id=event.challenge_id, detail=f"slashed {event.slashed} wei",
+            )  # fmt: skip
+        return 1
