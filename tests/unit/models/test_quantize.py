@@ -36,6 +36,12 @@ from protocol.requant import Activation
 from tests.unit.models.helpers import random_int8
 
 
+@pytest.fixture(autouse=True)
+def _seeded_torch() -> None:
+    """Every test starts from the same torch generator state (layer inits are random)."""
+    torch.manual_seed(0)
+
+
 def small_net(seed: int, widths: tuple[int, ...] = (12, 16, 8, 5)) -> nn.Sequential:
     torch.manual_seed(seed)
     modules: list[nn.Module] = []
@@ -161,12 +167,16 @@ def test_quantizer_refuses_a_huge_bias() -> None:
 
 def test_quantizer_refuses_a_layer_too_wide_for_the_rule() -> None:
     width = 140_000  # 140,000 · 127 · 128 > 2^31
+    torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(4, width), nn.ReLU(), nn.Linear(width, 2))
     with torch.no_grad():
         linear(net, 2).weight.fill_(0.5)
+        # A zero bias makes the worst case exactly 128·Σ|W_j| = width·127·128 (any bias would
+        # move it by |b|, and the default init draws one at random).
+        linear(net, 2).bias.zero_()
     with pytest.raises(AccumulatorRangeError, match="layer 2") as e:
         quantize_sequential(net, calibration(0, 8, 4))
-    assert e.value.layer == 2 and e.value.bound >= width * 127 * 128 > 2**31
+    assert e.value.layer == 2 and e.value.bound == width * 127 * 128 > 2**31
 
 
 # --------------------------------------------------------------------------------------------------
