@@ -118,6 +118,9 @@ def run_command(args: argparse.Namespace) -> int:
             model_id.hex(),
             _config_hint(args),
         )
+    if settings.serve_onchain:
+        for model_id in service.ensure_serving():
+            log.info("now serving on-chain requests of model 0x%s", model_id.hex())
     run_node(service)
     return 0
 

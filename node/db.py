@@ -136,6 +136,32 @@ data_challenges = Table(
 )
 """Data-availability challenges against this node, and how each was answered."""
 
+onchain_requests = Table(
+    "onchain_requests",
+    metadata,
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("model_id", LargeBinary(32), nullable=False),
+    Column("client", String(42), nullable=False),
+    Column("fee", String(80), nullable=False),
+    Column("deadline", BigInteger, nullable=False),
+    Column("input", LargeBinary, nullable=False),
+    Column("requested_block", BigInteger, nullable=False),
+    Column("requested_tx", LargeBinary(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("output", LargeBinary, nullable=True),
+    Column("trace", LargeBinary, nullable=True),
+    Column("activation_hashes", LargeBinary, nullable=True),
+    Column("trace_root", LargeBinary(32), nullable=True),
+    Column("receipt_leaf", LargeBinary(32), nullable=True),
+    Column("fulfil_tx", LargeBinary(32), nullable=True),
+    Column("fulfil_block", BigInteger, nullable=True),
+    Column("fulfilled_at", BigInteger, nullable=True),
+    Column("status_tx", LargeBinary(32), nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+"""On-chain requests assigned to this node (:mod:`node.onchain`): their own id space (the
+contract's ``requestId``), apart from the off-chain ``receipts``."""
+
 cursors = Table(
     "cursors",
     metadata,

@@ -68,6 +68,38 @@ class ClaimSlashed(ChainEvent):
 
 
 @dataclass(frozen=True)
+class InferenceRequested(ChainEvent):
+    request_id: int
+    model_id: bytes
+    node: str
+    client: str
+    fee: int
+    deadline: int
+    input: bytes
+
+
+@dataclass(frozen=True)
+class RequestFulfilled(ChainEvent):
+    request_id: int
+    node: str
+    trace_root: bytes
+
+
+@dataclass(frozen=True)
+class RequestFinalized(ChainEvent):
+    request_id: int
+    node: str
+    fee: int
+
+
+@dataclass(frozen=True)
+class RequestRefunded(ChainEvent):
+    request_id: int
+    client: str
+    fee: int
+
+
+@dataclass(frozen=True)
 class DataChallenged(ChainEvent):
     challenge_id: int
     claim_key: bytes
@@ -123,6 +155,7 @@ class ProofResolved(ChainEvent):
 FOLLOWED = {
     "InferenceMarket": (
         "BatchCommitted", "BatchFinalized", "DisputeOpened", "DisputeClosed", "ClaimSlashed",
+        "InferenceRequested", "RequestFulfilled", "RequestFinalized", "RequestRefunded",
     ),
     "DataAvailabilityGame": ("DataChallenged", "DataPublished", "DataChallengeTimedOut"),
     "FraudProofGame": ("FraudProven",),
@@ -151,6 +184,25 @@ def _build(name: str, args: dict[str, Any], where: dict[str, Any]) -> ChainEvent
         )  # fmt: skip
     if name == "BatchFinalized":
         return BatchFinalized(**where, batch_id=int(a["batchId"]))
+    if name == "InferenceRequested":
+        return InferenceRequested(
+            **where, request_id=int(a["requestId"]), model_id=bytes(a["modelId"]),
+            node=str(a["node"]), client=str(a["client"]), fee=int(a["fee"]),
+            deadline=int(a["deadline"]), input=bytes(a["input"]),
+        )  # fmt: skip
+    if name == "RequestFulfilled":
+        return RequestFulfilled(
+            **where, request_id=int(a["requestId"]), node=str(a["node"]),
+            trace_root=bytes(a["traceRoot"]),
+        )  # fmt: skip
+    if name == "RequestFinalized":
+        return RequestFinalized(
+            **where, request_id=int(a["requestId"]), node=str(a["node"]), fee=int(a["fee"])
+        )
+    if name == "RequestRefunded":
+        return RequestRefunded(
+            **where, request_id=int(a["requestId"]), client=str(a["client"]), fee=int(a["fee"])
+        )
     if name == "DisputeOpened":
         return DisputeOpened(
             **where, claim_key=bytes(a["claimKey"]), source=int(a["source"]),

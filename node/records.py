@@ -175,3 +175,43 @@ class DataChallengeRecord:
     status: ChallengeStatus
     response_tx: bytes | None
     detail: str
+
+
+class OnchainStatus(StrEnum):
+    """Where an on-chain request assigned to this node stands (:mod:`node.onchain`)."""
+
+    PENDING = "pending"
+    """Seen (``InferenceRequested``), not yet fulfilled."""
+    COMMITTED = "committed"
+    """Fulfilled on-chain; its challenge window runs."""
+    FINALIZED = "finalized"
+    REFUNDED = "refunded"
+    SLASHED = "slashed"
+
+
+@dataclass(frozen=True, slots=True)
+class OnchainRequestRecord:
+    """An on-chain request assigned to this node, and its result once computed."""
+
+    request_id: int
+    """The contract's request id (its own id space, apart from off-chain receipts)."""
+    model_id: bytes
+    client: str
+    fee: int
+    deadline: int
+    input: bytes
+    requested_block: int
+    requested_tx: bytes
+    status: OnchainStatus
+    output: bytes | None
+    trace: bytes | None
+    activation_hashes: bytes | None
+    trace_root: bytes | None
+    receipt_leaf: bytes | None
+    fulfil_tx: bytes | None
+    """The ``fulfil`` transaction (recorded before it is broadcast)."""
+    fulfil_block: int | None
+    fulfilled_at: int | None
+    status_tx: bytes | None
+    """The transaction that finalized, refunded or slashed it."""
+    created_at: float

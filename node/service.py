@@ -7,7 +7,8 @@ Introduction
 chain and deployment, the key, the models, the database and that it belongs to this chain,
 deployment and account). :meth:`NodeService.check_stake` refuses to go on below the minimum stake,
 naming the command that deposits it: the node never stakes by itself. The app's startup starts the
-receipt writer and the background jobs (batcher, watcher, responder, finalizer); its shutdown stops
+receipt writer and the background jobs (batcher, watcher, on-chain requests
+(:mod:`node.onchain`), responder, finalizer); its shutdown stops
 the jobs, then commits whatever receipts are still queued. :func:`run_node` serves it with uvicorn,
 which shuts down cleanly on SIGTERM and SIGINT.
 """
@@ -32,6 +33,7 @@ from .chainio import NodeChain, connect_node, identity_of
 from .finalizer import finalize_due
 from .health import ChainHealth
 from .metrics import NodeMetrics
+from .onchain import OnchainRequests, ensure_serving
 from .pipeline import InferencePipeline
 from .proofs import BatchProofs
 from .responder import answer_challenges
@@ -71,6 +73,7 @@ class NodeService:
     batcher: Batcher
     watcher: Watcher
     scheduler: NodeScheduler
+    onchain: OnchainRequests
     app: FastAPI = field(init=False)
 
     @classmethod
@@ -119,6 +122,9 @@ class NodeService:
             batcher=batcher,
             watcher=watcher,
             scheduler=scheduler,
+            onchain=OnchainRequests(
+                store, chain, runtime, max_per_tx=settings.max_batch_size, metrics=metrics
+            ),
         )
         context = ApiContext(
             store=store,
@@ -153,10 +159,16 @@ class NodeService:
         """Served models the registry does not know."""
         return [m for m in self.runtime.models if not self.chain.is_registered(m)]
 
+    def ensure_serving(self) -> list[bytes]:
+        """``serveModel`` for each served model not yet served on-chain (idempotent)."""
+        return ensure_serving(self.chain, list(self.runtime.models))
+
     def follow_chain(self) -> None:
-        """One round of the chain job: watcher, then responder, then finalizer."""
+        """One round of the chain job: watcher, on-chain requests, responder, finalizer."""
         s = self.settings
         steps: list[tuple[str, Callable[[], object]]] = [("watcher", self.watcher.poll_once)]
+        if s.serve_onchain:
+            steps.append(("onchain", self.onchain.fulfil_once))
         if s.respond_to_challenges:
             steps.append(
                 (
@@ -166,6 +178,8 @@ class NodeService:
             )
         if s.finalize_batches:
             steps.append(("finalizer", lambda: finalize_due(self.store, self.chain, self.metrics)))
+            if s.serve_onchain:
+                steps.append(("request finalizer", self.onchain.finalize_due))
         for name, step in steps:
             try:
                 step()

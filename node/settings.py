@@ -94,6 +94,8 @@ class NodeSettings(BaseSettings):
     """Call ``finalizeBatch`` for this node's batches once their window has passed."""
     respond_to_challenges: bool = True
     """Answer data-availability challenges against this node (turn off only to test slashing)."""
+    serve_onchain: bool = True
+    """Serve on-chain requests: ``serveModel`` at start, fulfil and finalize assigned requests."""
     runtime: Literal["torch", "numpy"] = "torch"
     """Batched runtime: ``torch`` (:mod:`protocol.runtime_torch`) or the numpy reference."""
     device: str = "cpu"

@@ -58,6 +58,7 @@ from .db import (
     make_engine,
     meta,
     metadata,
+    onchain_requests,
     receipts,
 )
 from .hashing import claim_key
@@ -68,6 +69,8 @@ from .records import (
     DataChallengeRecord,
     DisputeEntry,
     NewReceipt,
+    OnchainRequestRecord,
+    OnchainStatus,
     ReceiptRecord,
     ReceiptStatus,
     derive_status,
@@ -171,6 +174,35 @@ def _challenge(row: Row[Any]) -> DataChallengeRecord:
         status=ChallengeStatus(m["status"]),
         response_tx=None if m["response_tx"] is None else bytes(m["response_tx"]),
         detail=str(m["detail"]),
+    )
+
+
+def _onchain(row: Row[Any]) -> OnchainRequestRecord:
+    m = row._mapping
+
+    def opt_bytes(key: str) -> bytes | None:
+        return None if m[key] is None else bytes(m[key])
+
+    return OnchainRequestRecord(
+        request_id=int(m["request_id"]),
+        model_id=bytes(m["model_id"]),
+        client=str(m["client"]),
+        fee=int(m["fee"]),
+        deadline=int(m["deadline"]),
+        input=bytes(m["input"]),
+        requested_block=int(m["requested_block"]),
+        requested_tx=bytes(m["requested_tx"]),
+        status=OnchainStatus(m["status"]),
+        output=opt_bytes("output"),
+        trace=opt_bytes("trace"),
+        activation_hashes=opt_bytes("activation_hashes"),
+        trace_root=opt_bytes("trace_root"),
+        receipt_leaf=opt_bytes("receipt_leaf"),
+        fulfil_tx=opt_bytes("fulfil_tx"),
+        fulfil_block=_opt_int(m["fulfil_block"]),
+        fulfilled_at=_opt_int(m["fulfilled_at"]),
+        status_tx=opt_bytes("status_tx"),
+        created_at=float(m["created_at"]),
     )
 
 
@@ -297,6 +329,66 @@ class StoreWriter:
         values["status"] = record.status.value
         self._conn.execute(insert(data_challenges).values(**values))
         return True
+
+    # ---- on-chain requests (node.onchain) -----------------------------------------------------
+
+    def onchain_requested(
+        self,
+        *,
+        request_id: int,
+        model_id: bytes,
+        client: str,
+        fee: int,
+        deadline: int,
+        input: bytes,
+        block: int,
+        tx_hash: bytes,
+    ) -> bool:
+        """Records an on-chain request assigned to this node; False if already recorded."""
+        found = self._conn.execute(
+            select(onchain_requests.c.request_id).where(onchain_requests.c.request_id == request_id)
+        ).scalar()
+        if found is not None:
+            return False
+        self._conn.execute(
+            insert(onchain_requests).values(
+                request_id=request_id, model_id=model_id, client=client, fee=str(fee),
+                deadline=deadline, input=input, requested_block=block, requested_tx=tx_hash,
+                status=OnchainStatus.PENDING.value, created_at=time.time(),
+            )
+        )  # fmt: skip
+        return True
+
+    def onchain_fulfilled(self, request_id: int, *, tx_hash: bytes, block: int) -> bool:
+        """A ``RequestFulfilled`` of this node's request: ``pending`` → ``committed``."""
+        return bool(
+            self._conn.execute(
+                update(onchain_requests)
+                .where(
+                    onchain_requests.c.request_id == request_id,
+                    onchain_requests.c.status == OnchainStatus.PENDING.value,
+                )
+                .values(status=OnchainStatus.COMMITTED.value, fulfil_tx=tx_hash, fulfil_block=block)
+            ).rowcount
+        )
+
+    def onchain_status(
+        self, request_id: int, status: OnchainStatus, *, tx_hash: bytes | None = None
+    ) -> bool:
+        """Moves a recorded on-chain request to a final ``status``; False if not ours."""
+        values: dict[str, Any] = {"status": status.value}
+        if tx_hash is not None:
+            values["status_tx"] = tx_hash
+        return bool(
+            self._conn.execute(
+                update(onchain_requests)
+                .where(
+                    onchain_requests.c.request_id == request_id,
+                    onchain_requests.c.status != OnchainStatus.SLASHED.value,
+                )
+                .values(**values)
+            ).rowcount
+        )
 
     def set_challenge_status(
         self,
@@ -766,6 +858,76 @@ class Store:
                 .where(batches.c.row_id == row_id)
                 .values(status=BatchStatus.FAILED.value)
             )
+
+    # ---- on-chain requests (node.onchain) -----------------------------------------------------
+
+    def onchain_request(self, request_id: int) -> OnchainRequestRecord | None:
+        """On-chain request ``request_id``, if it was assigned to this node."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(onchain_requests).where(onchain_requests.c.request_id == request_id)
+            ).first()
+        return None if row is None else _onchain(row)
+
+    def onchain_requests(
+        self,
+        *statuses: OnchainStatus,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> list[OnchainRequestRecord]:
+        """This node's on-chain requests in any of ``statuses`` (all if none), by id."""
+        query = (
+            select(onchain_requests)
+            .where(onchain_requests.c.request_id > after)
+            .order_by(onchain_requests.c.request_id)
+        )
+        if statuses:
+            query = query.where(onchain_requests.c.status.in_([s.value for s in statuses]))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.connect() as conn:
+            return [_onchain(r) for r in conn.execute(query).all()]
+
+    def onchain_set_results(self, rows: Sequence[NewReceipt]) -> None:
+        """Stores computed results of pending on-chain requests (``request_id``: on-chain id)."""
+        with self._write_engine.begin() as conn:
+            for r in rows:
+                conn.execute(
+                    update(onchain_requests)
+                    .where(onchain_requests.c.request_id == r.request_id)
+                    .values(
+                        output=r.output, trace=r.trace, activation_hashes=r.activation_hashes,
+                        trace_root=r.trace_root, receipt_leaf=r.receipt_leaf,
+                    )
+                )  # fmt: skip
+
+    def onchain_fulfil_intent(self, request_ids: Sequence[int], tx_hash: bytes | None) -> None:
+        """Records the ``fulfil`` transaction about to be sent for ``request_ids``."""
+        with self._write_engine.begin() as conn:
+            conn.execute(
+                update(onchain_requests)
+                .where(onchain_requests.c.request_id.in_(list(request_ids)))
+                .values(fulfil_tx=tx_hash)
+            )
+
+    def onchain_mark_committed(
+        self, request_ids: Sequence[int], *, tx_hash: bytes, block: int, fulfilled_at: int
+    ) -> None:
+        """The ``fulfil`` transaction was mined: the requests are ``committed``."""
+        with self._write_engine.begin() as conn:
+            conn.execute(
+                update(onchain_requests)
+                .where(
+                    onchain_requests.c.request_id.in_(list(request_ids)),
+                    onchain_requests.c.status.in_(
+                        [OnchainStatus.PENDING.value, OnchainStatus.COMMITTED.value]
+                    ),
+                )
+                .values(
+                    status=OnchainStatus.COMMITTED.value, fulfil_tx=tx_hash, fulfil_block=block,
+                    fulfilled_at=fulfilled_at,
+                )
+            )  # fmt: skip
 
     def unbatched(self, limit: int) -> list[ReceiptRecord]:
         """The oldest receipts not yet in any batch, at most ``limit``."""

@@ -13,6 +13,9 @@ once even across crashes. What each event does:
 - ``DisputeOpened`` / ``DisputeClosed`` on one of this node's claims: the receipt's open-dispute
   count goes up / down (``disputed`` while it is above zero);
 - ``ClaimSlashed``: the receipt is ``slashed`` for good;
+- ``InferenceRequested`` naming this node, ``RequestFulfilled``, ``RequestFinalized``,
+  ``RequestRefunded`` and ``ClaimSlashed`` with source ``Request``: this node's on-chain requests
+  (:func:`node.onchain.apply_event`);
 - ``DataChallenged`` against this node: a data challenge to answer (:mod:`node.responder`);
   ``DataPublished`` / ``DataChallengeTimedOut`` close it;
 - ``FraudProven``, ``ProofDemanded`` and the proof outcomes go into the dispute history.
@@ -44,6 +47,7 @@ from .events import (
     ProofResolved,
 )
 from .metrics import NodeMetrics
+from .onchain import apply_event
 from .records import BatchStatus, ChallengeStatus, DataChallengeRecord, DisputeEntry
 from .store import Store, StoreWriter
 
@@ -105,6 +109,9 @@ class Watcher:
 
     def apply(self, w: StoreWriter, event: ChainEvent) -> int:
         """Applies one event inside ``w``'s transaction; 1 if it concerned this node, else 0."""
+        onchain = apply_event(w, self.node, event)
+        if onchain is not None:
+            return onchain
         if isinstance(event, BatchFinalized):
             return int(w.batch_finalized(event.batch_id))
         if isinstance(event, DataChallenged):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ..records import BatchRecord, DisputeEntry, ReceiptRecord
+from ..hashing import claim_key
+from ..records import BatchRecord, DisputeEntry, OnchainRequestRecord, ReceiptRecord
 from .schemas import (
     BatchPublic,
     BatchRefPublic,
     DisputePublic,
+    OnchainRequestPublic,
     ReceiptPublic,
     ReceiptSummary,
 )
@@ -101,5 +103,40 @@ def receipt_public(
         claim_key=hex0x(r.claim_key) if r.claim_key else None,
         batch=ref,
         disputes=[dispute_public(d) for d in disputes],
+        created_at=r.created_at,
+    )
+
+
+CLAIM_SOURCE_REQUEST = 1
+
+
+def onchain_request_public(r: OnchainRequestRecord, *, node: str) -> OnchainRequestPublic:
+    hashes = r.activation_hashes
+    return OnchainRequestPublic(
+        source="request",
+        request_id=r.request_id,
+        model_id=hex0x(r.model_id),
+        node=node,
+        client=r.client,
+        fee=str(r.fee),
+        deadline=r.deadline,
+        input=int8_list(r.input),
+        output=int8_list(r.output) if r.output is not None else None,
+        input_hash=hex0x(hashes[:32]) if hashes else None,
+        output_hash=hex0x(hashes[-32:]) if hashes else None,
+        trace_root=hex0x(r.trace_root) if r.trace_root else None,
+        receipt_leaf=hex0x(r.receipt_leaf) if r.receipt_leaf else None,
+        claim_key=(
+            hex0x(claim_key(CLAIM_SOURCE_REQUEST, r.request_id, r.receipt_leaf))
+            if r.receipt_leaf and r.fulfil_block is not None
+            else None
+        ),
+        status=r.status.value,
+        requested_tx=hex0x(r.requested_tx),
+        requested_block=r.requested_block,
+        fulfil_tx=hex0x(r.fulfil_tx) if r.fulfil_tx and r.fulfil_block is not None else None,
+        fulfil_block=r.fulfil_block,
+        fulfilled_at=r.fulfilled_at,
+        status_tx=hex0x(r.status_tx) if r.status_tx else None,
         created_at=r.created_at,
     )

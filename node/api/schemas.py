@@ -116,6 +116,45 @@ class ReceiptsPublic(_Schema):
     next_cursor: int | None
 
 
+class OnchainRequestPublic(_Schema):
+    """
+    An on-chain request assigned to this node (``source: "request"``): the receipt's fields once
+    computed, the fee and deadline, the ``fulfil`` transaction and the status (``pending``,
+    ``committed``, ``finalized``, ``refunded`` or ``slashed``). Its ``request_id`` is the
+    contract's, a separate id space from ``/v1/receipts``.
+    """
+
+    source: str
+    request_id: int
+    model_id: str
+    node: str
+    client: str
+    fee: str
+    deadline: int
+    input: list[int]
+    output: list[int] | None
+    input_hash: str | None
+    output_hash: str | None
+    trace_root: str | None
+    receipt_leaf: str | None
+    claim_key: str | None
+    status: str
+    requested_tx: str
+    requested_block: int
+    fulfil_tx: str | None
+    fulfil_block: int | None
+    fulfilled_at: int | None
+    status_tx: str | None
+    created_at: float
+
+
+class OnchainRequestsPublic(_Schema):
+    """A page of on-chain requests; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    data: list[OnchainRequestPublic]
+    next_cursor: int | None
+
+
 # ---- traces --------------------------------------------------------------------------------------
 
 
