@@ -15,20 +15,17 @@ combination of preset, ``p``, ``r`` and ``C``.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from opzk.settings_files import describe_errors, load_layered, read_config_file
 from protocol.economics import DEFAULT_COLLUDING_SHARE, DEFAULT_SAMPLING_PROBABILITY
 from protocol.errors import OpzkError
 
@@ -125,65 +122,22 @@ class ChallengerSettings(BaseSettings):
         return bytes.fromhex(text[2:] if text.startswith("0x") else text)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """A TOML or JSON config file as a dict; relative paths resolved against its directory."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ChallengerConfigError(f"cannot read config file {path}: {exc}") from exc
-    try:
-        data: dict[str, Any] = (
-            json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
-        )
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ChallengerConfigError(f"config file {path} is malformed: {exc}") from exc
-    base = path.parent
-    for name in PATH_FIELDS:
-        if name not in data:
-            continue
-        value = data[name]
-        if isinstance(value, list):
-            data[name] = [str(base / v) for v in value]
-        elif isinstance(value, str):
-            data[name] = str(base / value)
-    return data
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """A pydantic error list as one line, never with the input values (they may be secrets)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-    )
-
-
 def load_settings(config: Path | None = None, **overrides: Any) -> ChallengerSettings:
     """
     Settings from ``overrides`` > environment > ``config`` file > defaults.
 
     Raises :class:`ChallengerConfigError` naming every invalid field.
     """
-    file_data = read_config_file(config) if config is not None else {}
-
-    class _Layered(ChallengerSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_data))
-
+    file_data = (
+        read_config_file(config, PATH_FIELDS, ChallengerConfigError) if config is not None else {}
+    )
     try:
-        layered = _Layered(**{k: v for k, v in overrides.items() if v is not None})
+        return load_layered(ChallengerSettings, file_data, overrides)
     except ValidationError as exc:
         where = f" (config file {config})" if config is not None else ""
         raise ChallengerConfigError(
             f"invalid challenger settings{where}: {describe_errors(exc)}"
         ) from exc
-    return ChallengerSettings.model_construct(**dict(layered))
 
 
 def check_key_for_chain(settings: ChallengerSettings, chain_id: int) -> None:

@@ -15,20 +15,17 @@ file matching the chain) is checked when the node connects (:mod:`node.chainio`)
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from opzk.settings_files import describe_errors, load_layered, read_config_file
 from protocol.errors import OpzkError
 
 ENV_PREFIX = "OPZK_NODE_"
@@ -151,66 +148,15 @@ class NodeSettings(BaseSettings):
         return raw if raw.startswith("0x") else "0x" + raw
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """
-    Reads a TOML (``.toml``) or JSON (any other suffix) config file; relative paths in it are
-    resolved against the file's directory.
-    """
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise NodeConfigError(f"cannot read the config file {path}: {exc.strerror}") from exc
-    try:
-        data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        kind = "TOML" if path.suffix == ".toml" else "JSON"
-        raise NodeConfigError(f"{path} is not valid {kind}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise NodeConfigError(f"{path} must hold a table/object of settings")
-    base = path.resolve().parent
-    for key in PATH_FIELDS:
-        if key not in data:
-            continue
-        value = data[key]
-        if isinstance(value, str):
-            data[key] = str(base / value)
-        elif isinstance(value, list):
-            data[key] = [str(base / v) if isinstance(v, str) else v for v in value]
-    return data
-
-
 def load_settings(config: Path | None = None, **overrides: Any) -> NodeSettings:
     """
     Settings from ``overrides`` > environment > ``config`` file > defaults.
 
     Raises :class:`NodeConfigError` naming every invalid field.
     """
-    file_data = read_config_file(config) if config is not None else {}
-
-    class _Layered(NodeSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_data))
-
+    file_data = read_config_file(config, PATH_FIELDS, NodeConfigError) if config is not None else {}
     try:
-        layered = _Layered(**{k: v for k, v in overrides.items() if v is not None})
+        return load_layered(NodeSettings, file_data, overrides)
     except ValidationError as exc:
         where = f" (config file {config})" if config is not None else ""
         raise NodeConfigError(f"invalid node settings{where}: {describe_errors(exc)}") from exc
-    return NodeSettings.model_construct(**dict(layered))
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """A pydantic error list as one line: ``field: message; field: message``."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "settings"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
