@@ -34,19 +34,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from eth_abi.abi import encode as abi_encode
 
 from opzk.marketplace import Marketplace
 from protocol.activations import act_hash
 from protocol.economics import PospCheck, check_posp, default_cheat_gain
-from protocol.keccak import keccak256
 from protocol.merkle import MerkleTree
 from protocol.model import QuantizedModel
 from protocol.params import MarketParams
-from protocol.receipts import Receipt, receipt_leaf
+from protocol.receipts import CLAIM_SOURCE_BATCH, Receipt, claim_key, receipt_leaf
 from protocol.trace import trace_activation_hashes, trace_root
 from protocol.types import ZERO_HASH, Hash32
-from prover.fraud import CLAIM_SOURCE_BATCH
 
 from .reexec import ReExecutor
 from .responder import Outcome, Responder
@@ -70,13 +67,6 @@ log = logging.getLogger(__name__)
 
 MAX_STEPS_PER_CLAIM = 32
 """Actions taken for one claim in one round at most (each one changes what ``decide`` sees)."""
-
-
-def claim_key(source: int, container_id: int, leaf: bytes) -> bytes:
-    """``keccak256(abi.encode(source, containerId, receiptLeaf))``, as InferenceMarket does."""
-    return bytes(
-        keccak256(abi_encode(["uint8", "uint256", "bytes32"], [source, container_id, leaf]))
-    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from eth_abi.abi import encode
 
+from .exceptions import InvalidIntegerError
 from .keccak import keccak256
 from .merkle import MerkleTree
 from .types import (
@@ -129,6 +130,33 @@ def result_hash(output_hash: bytes, trace_root: bytes) -> Hash32:
         If either argument is not 32 bytes.
     """
     return keccak256(hash32(output_hash, "output_hash") + hash32(trace_root, "trace_root"))
+
+
+CLAIM_SOURCE_BATCH = 0
+"""``ClaimSource.Batch``: a receipt committed in a batch root."""
+CLAIM_SOURCE_REQUEST = 1
+"""``ClaimSource.Request``: the fulfilment of an on-chain request."""
+
+
+def claim_key(source: int, container_id: int, leaf: bytes) -> Hash32:
+    """
+    The key under which ``InferenceMarket`` tracks a claim and names it in its events:
+    ``keccak256(abi.encode(uint8 source, uint256 containerId, bytes32 receiptLeaf))``
+    (``Commitments.claimKey``), with ``containerId`` the batch id or the on-chain request id.
+
+    Raises
+    ------
+    InvalidIntegerError
+        If ``source`` is not 0 or 1, or ``container_id`` does not fit ``uint256``.
+    InvalidHashError
+        If ``leaf`` is not 32 bytes.
+    """
+    if source not in (CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST):
+        raise InvalidIntegerError(f"claim source must be 0 (batch) or 1 (request), got {source!r}")
+    require_uint(container_id, 256, "container_id")
+    return keccak256(
+        source.to_bytes(32, "big") + container_id.to_bytes(32, "big") + hash32(leaf, "leaf")
+    )
 
 
 def batch_tree(receipts: Sequence[Receipt]) -> MerkleTree:

@@ -21,13 +21,12 @@ import numpy.typing as npt
 from protocol.activations import int8_bytes
 from protocol.merkle import MerkleTree
 from protocol.model import QuantizedModel
+from protocol.receipts import CLAIM_SOURCE_BATCH as CLAIM_SOURCE_BATCH
+from protocol.receipts import CLAIM_SOURCE_REQUEST as CLAIM_SOURCE_REQUEST
 from protocol.receipts import Receipt, receipt_leaf
 from protocol.trace import trace_tree
 from protocol.types import Hash32
 from protocol.weights import weight_row_proof
-
-CLAIM_SOURCE_BATCH = 0
-CLAIM_SOURCE_REQUEST = 1
 
 
 @dataclass(frozen=True)

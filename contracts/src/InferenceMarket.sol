@@ -369,7 +369,7 @@ contract InferenceMarket is DisputeGameRoles, ReentrancyGuard {
             committedAt = r.fulfilledAt;
         }
         c = Claim({
-            key: keccak256(abi.encode(ref.source, ref.containerId, leaf)),
+            key: Commitments.claimKey(ref.source, ref.containerId, leaf),
             source: ref.source,
             containerId: ref.containerId,
             node: rc.node,

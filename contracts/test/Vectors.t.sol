@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
-import {LayerHeader, PartitionSpec, Receipt} from "../src/lib/Types.sol";
+import {ClaimSource, LayerHeader, PartitionSpec, Receipt} from "../src/lib/Types.sol";
 import {ToggleVerifier} from "./doubles/ToggleVerifier.sol";
 import {LibHarness} from "./utils/Harness.sol";
 import {MerkleBuilder} from "./utils/TestLib.sol";
@@ -156,6 +156,16 @@ contract VectorsTest is Test {
                 h.resultHash(rc.outputHash, rc.traceRoot),
                 vm.parseJsonBytes32(json, _key(".receipts", r, ".result_hash")),
                 "result hash"
+            );
+            assertEq(
+                h.claimKey(ClaimSource.Batch, r + 1, leaf),
+                vm.parseJsonBytes32(json, _key(".receipts", r, ".batch_claim_key")),
+                "batch claim key"
+            );
+            assertEq(
+                h.claimKey(ClaimSource.Request, rc.requestId, leaf),
+                vm.parseJsonBytes32(json, _key(".receipts", r, ".request_claim_key")),
+                "request claim key"
             );
         }
         bytes32 root = vm.parseJsonBytes32(json, ".batch.root");

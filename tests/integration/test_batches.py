@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from eth_abi.abi import encode
 
 from protocol import errors
 from protocol.keccak import keccak256
 from protocol.merkle import verify_merkle_proof
 from protocol.model import QuantizedModel
-from protocol.receipts import receipt_leaf
-from prover.fraud import CLAIM_SOURCE_BATCH, batch_claim_ref, receipt_tuple
+from protocol.receipts import CLAIM_SOURCE_BATCH, claim_key, receipt_leaf
+from prover.fraud import batch_claim_ref, receipt_tuple
 from tests import factories
 from tests.integration.chain_env import ChainEnv
 
@@ -22,10 +21,6 @@ BATCH_SIZE = 21
 """More than 16, and odd at several levels (21 → 11 → 6 → 3 → 2 → 1), so carried nodes are used."""
 
 BATCH_FINALIZED = 2
-
-
-def claim_key(source: int, container_id: int, leaf: bytes) -> bytes:
-    return keccak256(encode(["uint8", "uint256", "bytes32"], [source, container_id, leaf]))
 
 
 def test_stake_makes_the_node_active(chain: ChainEnv) -> None:

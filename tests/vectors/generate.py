@@ -44,7 +44,7 @@ from protocol.model_id import (
     model_id,
     validate_model_structure,
 )
-from protocol.receipts import Receipt, batch_tree, receipt_leaf, result_hash
+from protocol.receipts import Receipt, batch_tree, claim_key, receipt_leaf, result_hash
 from protocol.requant import Activation, requant
 from protocol.trace import trace_activation_hashes, trace_tree
 from protocol.types import ZERO_HASH, Hash32, ModelId, RequestId, hash32, to_address
@@ -179,7 +179,8 @@ def trace_receipt_vectors() -> Json:
     hidden), ``leaves`` (bytes32[]), ``root`` (bytes32), ``proofs[i]``
     (bytes32[]). ``receipts[r]`` with ``request_id`` (decimal string),
     ``model_id``, ``input_hash``, ``output_hash``, ``trace_root``
-    (bytes32), ``node``, ``client`` (address), ``leaf`` and ``result_hash``
+    (bytes32), ``node``, ``client`` (address), ``leaf``, ``result_hash``,
+    ``batch_claim_key`` (as leaf of batch ``r + 1``) and ``request_claim_key``
     (bytes32). ``batch`` with ``size``, ``leaves``, ``root`` and
     ``proofs[r]`` over the receipts in order.
     """
@@ -233,8 +234,13 @@ def trace_receipt_vectors() -> Json:
                 "client": receipt.client,
                 "leaf": hex_bytes(receipt_leaf(receipt)),
                 "result_hash": hex_bytes(result_hash(receipt.output_hash, receipt.trace_root)),
+                # Claim keys of this receipt as leaf r of batch r + 1, and as on-chain request.
+                "batch_claim_key": hex_bytes(claim_key(0, r + 1, receipt_leaf(receipt))),
+                "request_claim_key": hex_bytes(
+                    claim_key(1, receipt.request_id, receipt_leaf(receipt))
+                ),
             }
-            for receipt in receipts
+            for r, receipt in enumerate(receipts)
         ],
         "batch": {
             "size": len(receipts),

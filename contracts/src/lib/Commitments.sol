@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {LayerHeader, PartitionSpec, Receipt} from "./Types.sol";
+import {ClaimSource, LayerHeader, PartitionSpec, Receipt} from "./Types.sol";
 
 /// @title Commitment rules of opzk (docs/protocol.md)
 /// @notice Activation hashes, trace leaves, receipt leaves, weight-row leaves and model ids. Python's
@@ -36,6 +36,12 @@ library Commitments {
     /// @notice What an on-chain fulfilment stores: keccak256(abi.encode(outputHash, traceRoot)).
     function resultHash(bytes32 outputHash, bytes32 traceRoot) internal pure returns (bytes32) {
         return keccak256(abi.encode(outputHash, traceRoot));
+    }
+
+    /// @notice Key of a claim: keccak256(abi.encode(source, containerId, receiptLeaf)), where
+    ///         containerId is the batch id or the on-chain request id.
+    function claimKey(ClaimSource source, uint256 containerId, bytes32 leaf) internal pure returns (bytes32) {
+        return keccak256(abi.encode(source, containerId, leaf));
     }
 
     /// @notice Leaf of row `j` in a public layer's weight tree (hashed twice, see docs/protocol.md).

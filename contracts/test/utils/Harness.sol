@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {Commitments} from "../../src/lib/Commitments.sol";
 import {MarketParamsLib} from "../../src/lib/MarketParamsLib.sol";
 import {QuantMath} from "../../src/lib/QuantMath.sol";
-import {LayerHeader, MarketParams, PartitionSpec, Receipt} from "../../src/lib/Types.sol";
+import {ClaimSource, LayerHeader, MarketParams, PartitionSpec, Receipt} from "../../src/lib/Types.sol";
 
 /// @notice Exposes the calldata-only library functions of opzk externally, for tests.
 contract LibHarness {
@@ -18,6 +18,10 @@ contract LibHarness {
 
     function receiptLeaf(Receipt calldata r) external pure returns (bytes32) {
         return Commitments.receiptLeaf(r);
+    }
+
+    function claimKey(ClaimSource source, uint256 containerId, bytes32 leaf) external pure returns (bytes32) {
+        return Commitments.claimKey(source, containerId, leaf);
     }
 
     function resultHash(bytes32 outputHash, bytes32 traceRoot) external pure returns (bytes32) {

@@ -27,7 +27,7 @@ from opzk.chain import ChainClient
 from opzk.marketplace import CommittedBatch, ComputedClaim, Marketplace, compute_claim
 from protocol.activations import act_hash
 from protocol.model import QuantizedModel
-from prover.fraud import CLAIM_SOURCE_BATCH
+from protocol.receipts import CLAIM_SOURCE_BATCH
 from tests import factories
 from tests.integration.chain_env import ChainEnv
 

@@ -24,7 +24,7 @@ from models.store import load_model
 from node.service import NodeService
 from node.settings import NodeSettings, load_settings
 from protocol.model import QuantizedModel
-from prover.fraud import CLAIM_SOURCE_BATCH
+from protocol.receipts import CLAIM_SOURCE_BATCH
 from tests.integration.chain_env import ROLE_KEYS, ChainEnv
 
 NODE_KEY = ANVIL_DEFAULT_KEYS[ROLE_KEYS["node"]]

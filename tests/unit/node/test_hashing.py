@@ -19,6 +19,7 @@ from protocol.activations import act_hash
 from protocol.keccak import keccak256
 from protocol.model import forward_trace
 from protocol.receipts import Receipt, receipt_leaf
+from protocol.receipts import claim_key as protocol_claim_key
 from protocol.trace import trace_activation_hashes, trace_root
 from protocol.types import to_address
 from tests.unit.node.helpers import CLIENT, NODE, model_files
@@ -63,9 +64,8 @@ def test_receipt_leaf_and_claim_key_match_protocol() -> None:
         )
         assert fast == receipt_leaf(receipt)
     leaf = keccak256(b"leaf")
-    from eth_abi.abi import encode
-
-    assert claim_key(0, 7, leaf) == keccak256(encode(["uint8", "uint256", "bytes32"], [0, 7, leaf]))
+    for source, container in [(0, 7), (1, 2**256 - 1), (0, 0)]:
+        assert claim_key(source, container, leaf) == protocol_claim_key(source, container, leaf)
 
 
 @pytest.mark.parametrize("name", ["public", "sensitive", "digits"])

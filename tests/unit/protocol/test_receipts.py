@@ -133,3 +133,21 @@ def test_invalid_receipts() -> None:
         Receipt(good.request_id, good.model_id, h, h, h, NODE, CLIENT.lower())  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         batch_root([])
+
+
+def test_claim_key_is_the_abi_encoding_of_source_container_and_leaf() -> None:
+    from eth_abi.abi import encode
+
+    from protocol.exceptions import InvalidHashError, InvalidIntegerError
+    from protocol.receipts import claim_key
+
+    leaf = keccak256(b"receipt")
+    for source, container in [(0, 1), (1, 2**256 - 1), (1, 0)]:
+        expected = keccak256(encode(["uint8", "uint256", "bytes32"], [source, container, leaf]))
+        assert claim_key(source, container, leaf) == expected
+    with pytest.raises(InvalidIntegerError):
+        claim_key(2, 1, leaf)
+    with pytest.raises(InvalidIntegerError):
+        claim_key(0, 2**256, leaf)
+    with pytest.raises(InvalidHashError):
+        claim_key(0, 1, leaf[:31])
