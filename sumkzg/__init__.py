@@ -1,4 +1,57 @@
 """
-SumKZG-ML: sumcheck + multilinear KZG proofs that a sensitive (private-weight) partition computed its
-public output from its public input. The normative specification is docs/proof-system.md.
+SumKZG-ML: sumcheck + multilinear KZG proofs that a sensitive (private-weight) partition computed
+its public output from its public input. The normative specification is docs/proof-system.md.
+
+The public API, re-exported here:
+
+* :func:`commit_weights` → :class:`WeightCommitment` (once per model, kept next to it);
+* :func:`prove_registration` / :func:`verify_registration` on a :class:`RegistrationStatement`;
+* :func:`prove_inference` / :func:`verify_inference` on an :class:`InferenceStatement`;
+* :func:`load_setup` for the pinned ceremony setup.
+
+Verifiers raise a :class:`ProofRejected` subclass; provers raise :class:`WitnessError` when asked to
+prove something their own computation contradicts.
 """
+
+from .errors import (
+    EncodingError,
+    OpeningRejected,
+    ProofRejected,
+    SetupError,
+    SumKzgError,
+    WitnessError,
+)
+from .inference import prove_inference, verify_inference
+from .layout import Layout, LayoutError, LimbLayout
+from .registration import (
+    WeightCommitment,
+    commit_weights,
+    prove_registration,
+    verify_registration,
+)
+from .setup import SETUP_ID, Setup, load_setup
+from .statement import InferenceStatement, RegistrationStatement, StatementError
+
+__all__ = [
+    "SETUP_ID",
+    "EncodingError",
+    "InferenceStatement",
+    "Layout",
+    "LayoutError",
+    "LimbLayout",
+    "OpeningRejected",
+    "ProofRejected",
+    "RegistrationStatement",
+    "Setup",
+    "SetupError",
+    "StatementError",
+    "SumKzgError",
+    "WeightCommitment",
+    "WitnessError",
+    "commit_weights",
+    "load_setup",
+    "prove_inference",
+    "prove_registration",
+    "verify_inference",
+    "verify_registration",
+]

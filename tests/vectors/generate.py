@@ -25,6 +25,7 @@ import json
 import random
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -49,7 +50,12 @@ from protocol.requant import Activation, requant
 from protocol.trace import trace_activation_hashes, trace_tree
 from protocol.types import ZERO_HASH, Hash32, ModelId, RequestId, hash32, to_address
 from protocol.weights import weight_row_leaf, weight_tree
+from sumkzg.errors import ProofRejected
 from sumkzg.field import R
+from sumkzg.inference import prove_inference, verify_inference
+from sumkzg.registration import commit_weights, prove_registration, verify_registration
+from sumkzg.setup import load_setup
+from sumkzg.statement import InferenceStatement, RegistrationStatement
 from sumkzg.transcript import (
     DOMAIN_INFERENCE,
     DOMAIN_REGISTRATION,
@@ -767,6 +773,242 @@ def sumkzg_transcript_vectors() -> Json:
 
 
 # ----------------------------------------------------------------------------
+# sumkzg_proofs.json
+# ----------------------------------------------------------------------------
+
+SUMKZG_CHAIN_ID = 31337
+SUMKZG_VERIFIER = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+class _RecordingTranscript(Transcript):
+    """A transcript that remembers every challenge it draws, in order."""
+
+    def __init__(self, domain: bytes) -> None:
+        super().__init__(domain)
+        self.drawn: list[int] = []
+
+    def challenge(self) -> int:
+        value = super().challenge()
+        self.drawn.append(value)
+        return value
+
+
+def _challenge_names(mu_i: int, ell: int) -> list[str]:
+    """Names of the challenges in draw order (§7): α, τ, τ″, γ, u_ℓ..u_1, ν, β, q, δ."""
+    return [
+        "alpha",
+        *(f"tau[{t}]" for t in range(mu_i)),
+        *(f"tau2[{t}]" for t in range(ell)),
+        "gamma",
+        *(f"u[{v}]" for v in range(ell, 0, -1)),
+        "nu",
+        "beta",
+        "q",
+        "delta",
+    ]
+
+
+def _scalar_hex(value: int) -> str:
+    return hex_bytes(value.to_bytes(32, "big"))
+
+
+def _verdict(verify: Callable[..., None], *args: object) -> tuple[bool, str]:
+    """Run ``verify(*args)``; return (accepted, the rejection's exception class or "")."""
+    try:
+        verify(*args)
+    except ProofRejected as error:
+        return False, type(error).__name__
+    return True, ""
+
+
+def _flip_scalar(proof: bytes, offset: int) -> bytes:
+    """``proof`` with the scalar at ``offset`` increased by one (mod r)."""
+    value = (int.from_bytes(proof[offset : offset + 32], "big") + 1) % R
+    return proof[:offset] + value.to_bytes(32, "big") + proof[offset + 32 :]
+
+
+def sumkzg_proof_vectors() -> Json:
+    """
+    A SumKZG-ML registration proof and inference proof on the real setup
+    (docs/proof-system.md §4–§9), with every challenge, and rejected variants.
+
+    The layer is ``5×7`` with ``k = 12``, relu, committed with a
+    deterministic blinding column (``random.Random``, tests only).
+    Layout: ``setup_id`` (bytes32); ``registration`` and ``inference``,
+    each with ``statement`` (its fields: uint256 fields as decimal strings,
+    ``verifier`` an address, ``x``/``y`` raw int8 bytes), ``statement_bytes``
+    (bytes, the tag-0x00 message), ``layout`` (the derived sizes), ``proof``
+    (bytes), ``proof_length``, ``challenges`` (bytes32[], in draw order),
+    ``challenge_names`` (string[], parallel) and ``verdict`` (true);
+    ``rejections[r]`` with ``kind`` ("registration" | "inference"), ``what``,
+    ``statement``, ``statement_bytes``, ``proof``, ``verdict`` (false) and
+    ``error`` (the Python rejection class).
+    """
+    rng = random.Random(SEED + 8)
+    setup = load_setup()
+    m, n, k, multiplier = 5, 7, 12, 3073
+    weights = np.array(
+        [[rng.randrange(-128, 128) for _ in range(n)] for _ in range(m)], dtype=np.int8
+    )
+    x = np.array([rng.randrange(-128, 128) for _ in range(n)], dtype=np.int8)
+    dot = weights.astype(np.int64) @ x.astype(np.int64)
+    # Outputs below 0 (clamped), 1, 126, above 127 (clamped) and 57: y = (0, 1, 126, 127, 57).
+    targets = [-4, 1, 126, 300, 57]
+    biases = np.array(
+        [round(t * 4096 / multiplier) - int(d) for t, d in zip(targets, dot, strict=True)],
+        dtype=np.int32,
+    )
+    commitment = commit_weights(setup, weights, biases, rng=rng)
+    y = [requant(int(z), multiplier, k, Activation.RELU) for z in dot + biases]
+
+    def reg_doc(st: RegistrationStatement) -> Json:
+        return {
+            "chain_id": str(st.chain_id),
+            "verifier": st.verifier,
+            "h_w": hex_bytes(st.h_w),
+            "m": st.m,
+            "n": st.n,
+        }
+
+    def inf_doc(st: InferenceStatement) -> Json:
+        return {
+            "chain_id": str(st.chain_id),
+            "verifier": st.verifier,
+            "model_id": hex_bytes(st.model_id),
+            "partition_index": str(st.partition_index),
+            "h_w": hex_bytes(st.h_w),
+            "m": st.m,
+            "n": st.n,
+            "multiplier": st.multiplier,
+            "shift": st.shift,
+            "activation": st.activation,
+            "x": hex_bytes(st.x),
+            "y": hex_bytes(st.y),
+            "job_id": str(st.job_id),
+        }
+
+    reg = RegistrationStatement(
+        chain_id=SUMKZG_CHAIN_ID, verifier=SUMKZG_VERIFIER, h_w=commitment.h_w, m=m, n=n
+    )
+    recorder = _RecordingTranscript(DOMAIN_REGISTRATION)
+    reg_proof = prove_registration(setup, commitment, weights, biases, reg, transcript=recorder)
+    replay = _RecordingTranscript(DOMAIN_REGISTRATION)
+    verify_registration(setup, reg, reg_proof, transcript=replay)
+    assert replay.drawn == recorder.drawn
+    shape = reg.layout
+
+    inf = InferenceStatement.from_values(
+        chain_id=SUMKZG_CHAIN_ID,
+        verifier=SUMKZG_VERIFIER,
+        model_id=random_hash(rng),
+        partition_index=1,
+        h_w=commitment.h_w,
+        multiplier=multiplier,
+        shift=k,
+        activation=Activation.RELU,
+        x=x,
+        y=y,
+        job_id=rng.getrandbits(256),
+    )
+    recorder_inf = _RecordingTranscript(DOMAIN_INFERENCE)
+    inf_proof = prove_inference(setup, commitment, weights, biases, inf, transcript=recorder_inf)
+    replay_inf = _RecordingTranscript(DOMAIN_INFERENCE)
+    verify_inference(setup, inf, inf_proof, transcript=replay_inf)
+    assert replay_inf.drawn == recorder_inf.drawn
+    limb = inf.layout
+
+    # Offset of the first sumcheck scalar: after C_W, C_BL, C_Mu, C_HW, C_HB / C_W, C_Limb,
+    # C_Mu, C_H (128 bytes each).
+    reg_sumcheck = 128 * (shape.k_w + 2 * shape.k_b + 1 + shape.k_hw)
+    inf_sumcheck = 128 * (shape.k_w + 2 * limb.k_l + 1)
+    y_plus = bytes([inf.y[0] + 1]) + inf.y[1:]
+    rejected_cases: list[tuple[str, str, RegistrationStatement | InferenceStatement, bytes]] = [
+        ("registration", "chain_id + 1", replace(reg, chain_id=reg.chain_id + 1), reg_proof),
+        ("registration", "n - 1", replace(reg, n=n - 1), reg_proof),
+        (
+            "registration",
+            "sumcheck[0][0] + 1",
+            reg,
+            _flip_scalar(reg_proof, reg_sumcheck),
+        ),
+        ("registration", "truncated by one byte", reg, reg_proof[:-1]),
+        ("inference", "y[0] + 1", replace(inf, y=y_plus), inf_proof),
+        ("inference", "job_id + 1", replace(inf, job_id=inf.job_id + 1), inf_proof),
+        ("inference", "sumcheck[0][3] + 1", inf, _flip_scalar(inf_proof, inf_sumcheck + 96)),
+        ("inference", "evals[0] + 1", inf, _flip_scalar(inf_proof, inf_sumcheck + 128 * shape.ell)),
+        ("inference", "extended by one byte", inf, inf_proof + b"\x00"),
+    ]
+    rejections: list[Json] = []
+    for kind, what, statement, proof in rejected_cases:
+        if isinstance(statement, RegistrationStatement):
+            accepted, error = _verdict(verify_registration, setup, statement, proof)
+            doc = reg_doc(statement)
+        else:
+            accepted, error = _verdict(verify_inference, setup, statement, proof)
+            doc = inf_doc(statement)
+        assert not accepted, what
+        rejections.append(
+            {
+                "kind": kind,
+                "what": what,
+                "statement": doc,
+                "statement_bytes": hex_bytes(statement.to_bytes()),
+                "proof": hex_bytes(proof),
+                "verdict": False,
+                "error": error,
+            }
+        )
+
+    return {
+        "description": DESCRIPTION,
+        "setup_id": hex_bytes(setup.setup_id),
+        "registration": {
+            "statement": reg_doc(reg),
+            "statement_bytes": hex_bytes(reg.to_bytes()),
+            "layout": {
+                "m_pad": shape.m_pad,
+                "n_pad": shape.n_pad,
+                "mu_i": shape.mu_i,
+                "mu_j": shape.mu_j,
+                "ell": shape.ell,
+                "k_w": shape.k_w,
+                "k_b": shape.k_b,
+                "k_hw": shape.k_hw,
+            },
+            "proof": hex_bytes(reg_proof),
+            "proof_length": len(reg_proof),
+            "challenges": [_scalar_hex(c) for c in recorder.drawn],
+            "challenge_names": _challenge_names(shape.mu_i, shape.ell),
+            "verdict": True,
+        },
+        "inference": {
+            "statement": inf_doc(inf),
+            "statement_bytes": hex_bytes(inf.to_bytes()),
+            "layout": {
+                "m_pad": shape.m_pad,
+                "n_pad": shape.n_pad,
+                "mu_i": shape.mu_i,
+                "mu_j": shape.mu_j,
+                "ell": shape.ell,
+                "k_w": shape.k_w,
+                "k_rho": limb.k_rho,
+                "k_u": limb.k_u,
+                "limbs": limb.limbs,
+                "k_top": limb.k_top,
+                "table_size": limb.table_size,
+                "k_l": limb.k_l,
+            },
+            "proof": hex_bytes(inf_proof),
+            "proof_length": len(inf_proof),
+            "challenges": [_scalar_hex(c) for c in recorder_inf.drawn],
+            "challenge_names": _challenge_names(shape.mu_i, shape.ell),
+            "verdict": True,
+        },
+        "rejections": rejections,
+    }
+
+
+# ----------------------------------------------------------------------------
 # Rendering and the command line
 # ----------------------------------------------------------------------------
 
@@ -778,6 +1020,7 @@ VECTOR_FILES: dict[str, Callable[[], Json]] = {
     "requant.json": requant_vectors,
     "model_id.json": model_id_vectors,
     "sumkzg_transcript.json": sumkzg_transcript_vectors,
+    "sumkzg_proofs.json": sumkzg_proof_vectors,
 }
 
 

@@ -1,0 +1,839 @@
+"""
+The weight commitment and the registration (well-formedness) proof (docs/proof-system.md §4).
+
+Introduction
+------------
+:func:`commit_weights` lays ``W′`` out over the domain (``W`` in columns ``0..n−1``, the bias in
+column ``n``, a uniformly random blinding column from :mod:`secrets` in column ``n+1``), commits it
+in ``K_W`` chunks and returns a :class:`WeightCommitment`: the chunk commitments, ``H_W``, and the
+blinding column that every later proof needs (serializable with :meth:`WeightCommitment.to_json` /
+:meth:`WeightCommitment.to_bytes`, to be stored next to the model; the blinding column is secret).
+
+:func:`prove_registration` proves, for every row ``i < m'``, ``W′(i, j) + 128 ∈ [0, 256)`` for
+``j < n`` and ``W′(i, n) + 2^31 = Σ_{t<4} 2^{8t}·BL(i, t)`` with bytes ``BL``, by one logUp lookup
+into the byte table; :func:`verify_registration` checks such a proof against a
+:class:`~sumkzg.statement.RegistrationStatement`. The relation (§4)::
+
+    A_R = δn(j)·W′ + δn(j)·2^31 − cb(j)·BL          zero-checked per row: eq(τ, i)·A_R
+    B1  = selW(j)·HW + selB(j)·HB − Mu·Tα            summed
+    B2W = HW·(α − W′ − 128) − selW(j)                zero-checked: eq(τ″, (i,j))·B2W
+    B2B = HB·(α − BL) − selB(j)                      zero-checked: eq(τ″, (i,j))·B2B
+    F   = eq(τ,i)·A_R + γ·B1 + γ²·eq(τ″)·B2W + γ³·eq(τ″)·B2B,     Σ F = 0
+
+The chunk helpers at the end (:func:`commit_chunks`, :func:`combine_chunks`,
+:func:`weight_flat`, :func:`inverse_lookup`) are shared with :mod:`sumkzg.inference`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+from py_arkworks_bls12381 import G1Point
+
+from .curve import commit, decode_g1, encode_g1, msm
+from .errors import EncodingError, ProofRejected, SetupError, WitnessError
+from .field import (
+    R,
+    batch_inv,
+    eq_table,
+    field_gemv_int,
+    scalar_from_bytes,
+    scalar_to_bytes,
+)
+from .hyperkzg import open_multilinear, verify_opening
+from .layout import (
+    BIAS_LIMBS,
+    BIAS_OFFSET,
+    BYTE_TABLE_SIZE,
+    WEIGHT_OFFSET,
+    Layout,
+    c_b_column,
+    delta_n_column,
+    registration_public_evals,
+    sel_b_column,
+    sel_w_column,
+    t_alpha_values,
+)
+from .proof import RegistrationProof, points_bytes, scalars_bytes, weight_commitment_hash
+from .setup import LOG_D, D, Setup
+from .statement import RegistrationStatement
+from .sumcheck import (
+    Grid,
+    ObjArray,
+    SumcheckProver,
+    Table,
+    Term,
+    Vec,
+    obj_array,
+    prove_rounds,
+    verify_rounds,
+)
+from .transcript import (
+    DOMAIN_REGISTRATION,
+    TAG_EVALUATIONS,
+    TAG_ROUND1,
+    TAG_ROUND2,
+    TAG_STATEMENT,
+    Transcript,
+)
+
+GridArray = TypeVar("GridArray", ObjArray, npt.NDArray[np.int64])
+"""A grid or flat vector of field elements (``object``) or of small integers (int64)."""
+
+_COMMITMENT_MAGIC = b"SUMKZG-ML/v1/weight-commitment"
+_INT32_MIN = -(2**31)
+_INT32_MAX = 2**31 - 1
+
+
+# --------------------------------------------------------------------------------------------------
+# The weight commitment
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightCommitment:
+    """
+    The commitment to one layer's weights and what its prover keeps.
+
+    Attributes
+    ----------
+    m, n :
+        The layer's shape.
+    chunks :
+        ``C_W[0..K_W)``, the 128-byte encodings of the chunk commitments.
+    h_w :
+        ``keccak256(C_W[0] ‖ … ‖ C_W[K_W−1])``, the partition's ``weightCommitment``.
+    blinding :
+        The ``m'`` blinding entries ``W′(i, n+1)`` (secret: they make the chunks hiding).
+    setup_id :
+        The id of the setup the chunks were computed with.
+    """
+
+    m: int
+    n: int
+    chunks: tuple[bytes, ...]
+    h_w: bytes
+    blinding: tuple[int, ...]
+    setup_id: bytes
+
+    def __post_init__(self) -> None:
+        """Check the sizes, the encodings and that the chunks hash to ``h_w``."""
+        layout = Layout.of(self.m, self.n)
+        if len(self.chunks) != layout.k_w:
+            raise EncodingError(f"{len(self.chunks)} weight chunks, expected {layout.k_w}")
+        if len(self.blinding) != layout.m_pad:
+            raise EncodingError(f"{len(self.blinding)} blinding entries, expected {layout.m_pad}")
+        if any(not 0 <= v < R for v in self.blinding):
+            raise EncodingError("a blinding entry is not a canonical scalar")
+        if len(self.setup_id) != 32:
+            raise EncodingError("setup id must be 32 bytes")
+        points = [decode_g1(c) for c in self.chunks]
+        if weight_commitment_hash(points) != self.h_w:
+            raise EncodingError("the weight chunks do not hash to h_w")
+
+    @property
+    def layout(self) -> Layout:
+        """The shape's :class:`~sumkzg.layout.Layout`."""
+        return Layout.of(self.m, self.n)
+
+    def chunk_points(self) -> list[G1Point]:
+        """The chunk commitments as points."""
+        return [decode_g1(c) for c in self.chunks]
+
+    def to_json(self) -> str:
+        """A JSON document with every field (hex strings), for storage next to the model."""
+        return json.dumps(
+            {
+                "version": 1,
+                "setup_id": "0x" + self.setup_id.hex(),
+                "m": self.m,
+                "n": self.n,
+                "h_w": "0x" + self.h_w.hex(),
+                "chunks": ["0x" + c.hex() for c in self.chunks],
+                "blinding": ["0x" + scalar_to_bytes(v).hex() for v in self.blinding],
+            },
+            indent=1,
+        )
+
+    @staticmethod
+    def from_json(text: str) -> WeightCommitment:
+        """
+        Parse :meth:`to_json`'s output.
+
+        Raises
+        ------
+        EncodingError
+            If the document is malformed or inconsistent.
+        """
+        try:
+            doc = json.loads(text)
+            if doc["version"] != 1:
+                raise EncodingError(f"unknown weight commitment version {doc['version']!r}")
+            return WeightCommitment(
+                m=int(doc["m"]),
+                n=int(doc["n"]),
+                chunks=tuple(_unhex(c) for c in doc["chunks"]),
+                h_w=_unhex(doc["h_w"]),
+                blinding=tuple(scalar_from_bytes(_unhex(v)) for v in doc["blinding"]),
+                setup_id=_unhex(doc["setup_id"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise EncodingError(f"malformed weight commitment document: {error}") from error
+
+    def to_bytes(self) -> bytes:
+        """``magic ‖ setup_id ‖ m (4) ‖ n (4) ‖ chunks (128 each) ‖ blinding (32 each)``."""
+        return (
+            _COMMITMENT_MAGIC
+            + self.setup_id
+            + self.m.to_bytes(4, "big")
+            + self.n.to_bytes(4, "big")
+            + b"".join(self.chunks)
+            + scalars_bytes(self.blinding)
+        )
+
+    @staticmethod
+    def from_bytes(data: bytes) -> WeightCommitment:
+        """
+        Parse :meth:`to_bytes`'s output.
+
+        Raises
+        ------
+        EncodingError
+            If the bytes are malformed or inconsistent.
+        """
+        head = len(_COMMITMENT_MAGIC)
+        if len(data) < head + 40 or data[:head] != _COMMITMENT_MAGIC:
+            raise EncodingError("not a weight commitment")
+        setup_id = data[head : head + 32]
+        m = int.from_bytes(data[head + 32 : head + 36], "big")
+        n = int.from_bytes(data[head + 36 : head + 40], "big")
+        layout = Layout.of(m, n)
+        body = data[head + 40 :]
+        if len(body) != 128 * layout.k_w + 32 * layout.m_pad:
+            raise EncodingError("weight commitment of the wrong length")
+        chunks = tuple(body[128 * c : 128 * c + 128] for c in range(layout.k_w))
+        tail = body[128 * layout.k_w :]
+        blinding = tuple(scalar_from_bytes(tail[32 * i : 32 * i + 32]) for i in range(layout.m_pad))
+        return WeightCommitment(
+            m=m,
+            n=n,
+            chunks=chunks,
+            h_w=weight_commitment_hash([decode_g1(c) for c in chunks]),
+            blinding=blinding,
+            setup_id=setup_id,
+        )
+
+
+def _unhex(text: object) -> bytes:
+    if not isinstance(text, str) or not text.startswith("0x"):
+        raise EncodingError(f"expected a 0x hex string, got {text!r}")
+    return bytes.fromhex(text[2:])
+
+
+def check_weights(
+    weights: npt.NDArray[np.integer], biases: npt.NDArray[np.integer]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """
+    Check a layer's weights and biases and return them as int64.
+
+    Raises
+    ------
+    WitnessError
+        If ``weights`` is not a 2-D ``int8`` array or ``biases`` not an integer array of shape
+        ``(m,)`` fitting int32.
+    """
+    if not isinstance(weights, np.ndarray) or weights.dtype != np.int8 or weights.ndim != 2:
+        raise WitnessError("weights must be a two-dimensional int8 array")
+    if not isinstance(biases, np.ndarray) or not np.issubdtype(biases.dtype, np.integer):
+        raise WitnessError("biases must be an integer numpy array")
+    if biases.shape != (weights.shape[0],):
+        raise WitnessError(f"biases must have shape ({weights.shape[0]},), got {biases.shape}")
+    if biases.size and (int(biases.min()) < _INT32_MIN or int(biases.max()) > _INT32_MAX):
+        raise WitnessError("biases must fit int32")
+    return weights.astype(np.int64), biases.astype(np.int64)
+
+
+def _check_setup(setup: Setup) -> None:
+    if setup.size != D:
+        raise SetupError(f"SumKZG-ML v1 needs a setup of {D} points, got {setup.size}")
+
+
+def commit_weights(
+    setup: Setup,
+    weights: npt.NDArray[np.int8],
+    biases: npt.NDArray[np.integer],
+    *,
+    rng: random.Random | None = None,
+) -> WeightCommitment:
+    """
+    Commit a layer's weights: lay out ``W′``, draw the blinding column, commit the chunks.
+
+    Parameters
+    ----------
+    setup :
+        The setup (``D`` points).
+    weights :
+        ``W``, ``int8`` of shape ``(m, n)`` with ``1 <= m, n <= 65534`` and ``ℓ <= 24``.
+    biases :
+        ``b``, integers of shape ``(m,)`` fitting int32.
+    rng :
+        TESTS ONLY: a deterministic source of the blinding column. ``None`` (the default) draws it
+        from :mod:`secrets`, which every real commitment must do (a known blinding column makes
+        the commitment not hiding).
+
+    Returns
+    -------
+    commitment : `WeightCommitment`
+        The chunks, ``H_W`` and the blinding column.
+
+    Raises
+    ------
+    WitnessError
+        If the weights or biases are malformed.
+    LayoutError
+        If the shape is refused.
+    """
+    _check_setup(setup)
+    w, b = check_weights(weights, biases)
+    layout = Layout.of(int(w.shape[0]), int(w.shape[1]))
+    if rng is None:
+        blinding = [secrets.randbelow(R) for _ in range(layout.m_pad)]
+    else:
+        blinding = [rng.randrange(R) for _ in range(layout.m_pad)]
+    chunks = commit_weight_chunks(setup, layout, weight_flat(layout, w, b), blinding)
+    return WeightCommitment(
+        m=layout.m,
+        n=layout.n,
+        chunks=tuple(encode_g1(c) for c in chunks),
+        h_w=weight_commitment_hash(chunks),
+        blinding=tuple(blinding),
+        setup_id=setup.setup_id,
+    )
+
+
+def commit_weight_chunks(
+    setup: Setup, layout: Layout, flat: npt.NDArray[np.int64], blinding: Sequence[int]
+) -> list[G1Point]:
+    """
+    ``C_W[c]`` for ``c < K_W``: the integer part ``flat`` (see :func:`weight_flat`) through the
+    small-integer fast path, plus the blinding column's entries of chunk ``c`` as one MSM.
+    """
+    chunks = commit_chunks(setup, flat, layout.k_w)
+    base = layout.flat(0, layout.n + 1)
+    for c in range(layout.k_w):
+        idx = [i for i in range(layout.m_pad) if c * D <= base + i < (c + 1) * D]
+        if idx:
+            extra = msm([setup.g1[base + i - c * D] for i in idx], [blinding[i] % R for i in idx])
+            chunks[c] = chunks[c] + extra
+    return chunks
+
+
+# --------------------------------------------------------------------------------------------------
+# Chunk helpers (shared with inference)
+# --------------------------------------------------------------------------------------------------
+
+
+def weight_flat(
+    layout: Layout, weights: npt.NDArray[np.int64], biases: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """
+    The integer part of ``W′`` at flat indices ``f < K_W·D`` (``f = i + m'·j``): ``W`` in columns
+    ``j < n``, ``b`` in column ``n``, everything else 0 (the blinding column is added separately).
+    """
+    m, n = weights.shape
+    total = layout.k_w * D
+    grid = np.zeros((total // layout.m_pad, layout.m_pad), dtype=np.int64)  # [j, i]
+    grid[:n, :m] = weights.T
+    grid[n, :m] = biases
+    return grid.reshape(-1)
+
+
+def _fits_fast_path(values: ObjArray) -> npt.NDArray[np.int64] | None:
+    """The values as int64 if every one is below ``2^62`` (small integers), else None."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if int(values.max()) < 2**62:
+        return values.astype(np.int64)
+    return None
+
+
+def commit_chunks(
+    setup: Setup, flat: npt.NDArray[np.int64] | ObjArray, count: int
+) -> list[G1Point]:
+    """
+    Commit a flat vector as ``count`` chunks of ``D`` entries (entries past ``len(flat)`` are 0).
+
+    Parameters
+    ----------
+    setup :
+        The setup.
+    flat :
+        An int64 array (signed small integers, the fast path) or an ``object`` array of field
+        elements in ``[0, R)``.
+    count :
+        The number of chunks ``K``; ``len(flat) <= K·D``.
+    """
+    if len(flat) > count * D:
+        raise ValueError(f"{len(flat)} entries do not fit {count} chunks")
+    out = []
+    for c in range(count):
+        part = flat[c * D : (c + 1) * D]
+        small = (
+            _fits_fast_path(cast(ObjArray, part))
+            if part.dtype == object
+            else cast(npt.NDArray[np.int64], part)
+        )
+        if small is None:
+            out.append(commit(setup, [int(v) for v in part]))
+        elif small.size and int(small.min()) < 0:
+            # A negative v is the full-size scalar R − |v|: commit the two signs separately so
+            # that every MSM scalar stays small (several times faster).
+            positive = commit(setup, np.maximum(small, 0))
+            out.append(positive - commit(setup, np.maximum(-small, 0)))
+        else:
+            out.append(commit(setup, small))
+    return out
+
+
+def commit_table_chunks(
+    setup: Setup, indices: npt.NDArray[np.int64], table: Sequence[int], count: int
+) -> list[G1Point]:
+    """
+    Commit the flat vector ``table[indices[f]]`` as ``count`` chunks (entries past
+    ``len(indices)`` are 0) by bucketing: ``Σ_v table[v]·(Σ_{f: indices[f] = v} G[f])``, one
+    point addition per entry and one MSM of ``len(table)`` points per chunk (instead of a
+    full-scalar MSM of ``D`` points).
+    """
+    if len(indices) > count * D:
+        raise ValueError(f"{len(indices)} entries do not fit {count} chunks")
+    identity = G1Point.identity()
+    scalars = [int(v) % R for v in table]
+    out = []
+    for c in range(count):
+        part = indices[c * D : (c + 1) * D].tolist()
+        buckets = [identity] * len(scalars)
+        for offset, v in enumerate(part):
+            buckets[v] = buckets[v] + setup.g1[offset]
+        out.append(msm(buckets, scalars))
+    return out
+
+
+def combine_chunks(
+    flat: npt.NDArray[np.int64] | ObjArray, count: int, weights: Sequence[int]
+) -> ObjArray:
+    """
+    ``Σ_{c<count} weights[c]·chunk_c``: a vector of ``D`` field elements.
+
+    An int64 ``flat`` goes through :func:`~sumkzg.field.field_gemv_int` (entries ``|v| <= 2^31``);
+    an ``object`` one through a numpy dot product.
+    """
+    padded_len = count * D
+    if len(flat) > padded_len:
+        raise ValueError(f"{len(flat)} entries do not fit {count} chunks")
+    if flat.dtype == object:
+        padded = np.zeros(padded_len, dtype=object)
+        padded[: len(flat)] = flat
+        w = np.array([int(x) % R for x in weights[:count]], dtype=object)
+        return np.asarray(np.dot(w, padded.reshape(count, D)) % R, dtype=object)
+    padded_int = np.zeros(padded_len, dtype=np.int64)
+    padded_int[: len(flat)] = flat
+    return obj_array(
+        field_gemv_int([int(x) % R for x in weights[:count]], padded_int.reshape(count, D))
+    )
+
+
+def add_blinding(
+    q: ObjArray, layout: Layout, blinding: Sequence[int], weights: Sequence[int], scale: int
+) -> None:
+    """``q += scale·Σ_c weights[c]·(blinding part of chunk c)`` in place."""
+    base = layout.flat(0, layout.n + 1)
+    for i, v in enumerate(blinding):
+        f = base + i
+        q[f % D] = (q[f % D] + scale * weights[f // D] * v) % R
+
+
+@dataclass(frozen=True)
+class Inverses:
+    """
+    ``1/(α − v)`` for every entry of a grid of looked-up values.
+
+    Attributes
+    ----------
+    values :
+        The inverses, an ``object`` array of the input's shape.
+    indices, table :
+        When every looked-up value is a small non-negative integer (``< 2^16``, the honest case):
+        the values as int64 and ``table[v] = 1/(α − v)``, so that ``values = table[indices]``;
+        else None.
+    """
+
+    values: ObjArray
+    indices: npt.NDArray[np.int64] | None
+    table: list[int] | None
+
+    def commit(self, setup: Setup, count: int) -> list[G1Point]:
+        """Commit the column-major flattening of :attr:`values` as ``count`` chunks."""
+        if self.indices is not None and self.table is not None:
+            return commit_table_chunks(setup, grid_flat(self.indices), self.table, count)
+        return commit_chunks(setup, grid_flat(self.values), count)
+
+
+def inverse_lookup(values: npt.NDArray[np.integer] | ObjArray, alpha: int) -> Inverses:
+    """
+    ``1/(α − v)`` for every entry of ``values`` (a 2-D grid): small non-negative entries through
+    one inversion per distinct value, anything else (a malicious witness) by batch inversion.
+
+    Raises
+    ------
+    WitnessError
+        If some ``α − v`` is 0.
+    """
+    shape = values.shape
+    flat = np.asarray(values).reshape(-1)
+    small = flat.size == 0 or (int(flat.min()) >= 0 and int(flat.max()) < 2**16)
+    out = np.zeros(flat.size, dtype=object)
+    try:
+        if small:
+            indices = flat.astype(np.int64)
+            top = int(indices.max()) + 1 if indices.size else 1
+            table = batch_inv([(alpha - v) % R for v in range(top)])
+            out[:] = np.array(table, dtype=object)[indices]
+            return Inverses(out.reshape(shape), indices.reshape(shape), table)
+        out[:] = batch_inv([(alpha - int(v)) % R for v in flat])
+    except ZeroDivisionError as error:
+        raise WitnessError("α equals a looked-up value") from error
+    return Inverses(out.reshape(shape), None, None)
+
+
+def flat_grid(flat: Sequence[int] | ObjArray, rows: int) -> ObjArray:
+    """A flat vector (``f = i + rows·j``) as the ``rows × ⌈len/rows⌉`` grid ``[i, j]``."""
+    cols = max(1, -(-len(flat) // rows))
+    padded = np.zeros(rows * cols, dtype=object)
+    padded[: len(flat)] = [int(v) % R for v in flat]
+    return np.asarray(padded.reshape(cols, rows).T.copy(), dtype=object)
+
+
+def grid_flat(grid: GridArray) -> GridArray:
+    """The inverse of :func:`flat_grid`: ``grid[i, j]`` at ``f = i + rows·j``."""
+    return cast(GridArray, np.ascontiguousarray(grid.T).reshape(-1))
+
+
+def powers(x: int, count: int) -> list[int]:
+    """``[1, x, …, x^{count−1}]`` mod ``R``."""
+    out = [1]
+    for _ in range(count - 1):
+        out.append(out[-1] * x % R)
+    return out[:count]
+
+
+# --------------------------------------------------------------------------------------------------
+# The registration witness and prover
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistrationWitness:
+    """
+    The registration prover's witness (before ``α``).
+
+    Attributes
+    ----------
+    bias_limbs :
+        ``BL``: ``m' × 4`` field elements, honestly the bytes of ``b_i + 2^31``.
+    multiplicities :
+        ``Mu``: 256 field elements, honestly the number of lookups of each byte value.
+    """
+
+    bias_limbs: ObjArray
+    multiplicities: tuple[int, ...]
+
+
+def build_registration_witness(
+    layout: Layout, weights: npt.NDArray[np.int64], biases: npt.NDArray[np.int64]
+) -> RegistrationWitness:
+    """
+    The honest witness: the bias bytes and the byte multiplicities.
+
+    Raises
+    ------
+    WitnessError
+        If a weight is outside int8 or a bias outside int32 (nothing to prove).
+    """
+    if weights.size and (int(weights.min()) < -128 or int(weights.max()) > 127):
+        raise WitnessError("a weight is outside int8")
+    if biases.size and (int(biases.min()) < _INT32_MIN or int(biases.max()) > _INT32_MAX):
+        raise WitnessError("a bias is outside int32")
+    padded = np.zeros(layout.m_pad, dtype=np.int64)
+    padded[: layout.m] = biases
+    shifted = padded + BIAS_OFFSET
+    limbs = np.stack([(shifted >> (8 * t)) & 0xFF for t in range(BIAS_LIMBS)], axis=1)
+    counts = np.bincount(limbs.reshape(-1), minlength=BYTE_TABLE_SIZE).astype(np.int64)
+    counts += np.bincount(weights.reshape(-1) + WEIGHT_OFFSET, minlength=BYTE_TABLE_SIZE)
+    # Padded rows hold W′ = 0, i.e. the value 128, in each of the n weight columns.
+    counts[WEIGHT_OFFSET] += (layout.m_pad - layout.m) * layout.n
+    return RegistrationWitness(
+        bias_limbs=obj_array(limbs), multiplicities=tuple(int(c) for c in counts)
+    )
+
+
+def prove_registration(
+    setup: Setup,
+    commitment: WeightCommitment,
+    weights: npt.NDArray[np.int8],
+    biases: npt.NDArray[np.integer],
+    statement: RegistrationStatement,
+    *,
+    transcript: Transcript | None = None,
+) -> bytes:
+    """
+    Prove that the chunks of ``commitment`` hold an int8 matrix and int32 biases.
+
+    Parameters
+    ----------
+    setup :
+        The setup the commitment was made with.
+    commitment :
+        From :func:`commit_weights` on ``weights``, ``biases``.
+    weights, biases :
+        ``W`` (``int8``, ``(m, n)``) and ``b`` (``(m,)``, int32).
+    statement :
+        Its ``h_w``, ``m``, ``n`` must be the commitment's.
+    transcript :
+        For tests (to record challenges): a fresh transcript of the registration domain.
+
+    Returns
+    -------
+    proof : `bytes`
+        The §9 registration proof.
+
+    Raises
+    ------
+    WitnessError
+        If the inputs disagree with each other or with the statement.
+    """
+    _check_setup(setup)
+    w, b = check_weights(weights, biases)
+    layout = statement.layout
+    if (commitment.m, commitment.n) != (layout.m, layout.n) or w.shape != (layout.m, layout.n):
+        raise WitnessError("the weights, the commitment and the statement disagree on the shape")
+    if commitment.h_w != statement.h_w:
+        raise WitnessError("the statement's H_W is not the commitment's")
+    if commitment.setup_id != setup.setup_id:
+        raise WitnessError("the commitment was made with another setup")
+    witness = build_registration_witness(layout, w, b)
+    return prove_registration_with_witness(
+        setup, commitment, w, b, statement, witness, transcript=transcript
+    )
+
+
+def prove_registration_with_witness(
+    setup: Setup,
+    commitment: WeightCommitment,
+    weights: npt.NDArray[np.int64],
+    biases: npt.NDArray[np.int64],
+    statement: RegistrationStatement,
+    witness: RegistrationWitness,
+    *,
+    transcript: Transcript | None = None,
+) -> bytes:
+    """
+    Prove from a given witness, without checking it (the honest path is
+    :func:`prove_registration`; tests inject malicious witnesses here). ``weights`` may hold any
+    int64 values (``|v| <= 2^31``): they are committed as they are by ``commitment``.
+    """
+    _check_setup(setup)
+    layout = statement.layout
+    mp, n = layout.m_pad, layout.n
+    tr = transcript if transcript is not None else Transcript(DOMAIN_REGISTRATION)
+    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
+
+    # Round 1: the bias limbs and the multiplicities.
+    bl_flat = grid_flat(witness.bias_limbs)
+    c_bl = commit_chunks(setup, bl_flat, layout.k_b)
+    mu_flat = obj_array(list(witness.multiplicities))
+    c_mu = commit_chunks(setup, mu_flat, 1)[0]
+    tr.absorb(TAG_ROUND1, points_bytes([*c_bl, c_mu]))
+    alpha = tr.challenge()
+
+    # Round 2: the inverses.
+    w_padded = np.zeros((mp, n), dtype=np.int64)
+    w_padded[: layout.m] = weights
+    hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha)
+    bl_values = witness.bias_limbs
+    hb_inv = inverse_lookup(bl_values, alpha)
+    hw, hb = hw_inv.values, hb_inv.values
+    c_hw = hw_inv.commit(setup, layout.k_hw)
+    c_hb = hb_inv.commit(setup, layout.k_b)
+    tr.absorb(TAG_ROUND2, points_bytes([*c_hw, *c_hb]))
+    tau = tr.challenges(layout.mu_i)
+    tau2 = tr.challenges(layout.ell)
+    gamma = tr.challenge()
+
+    # The sumcheck.
+    w_grid = np.zeros((mp, n + 2), dtype=object)
+    w_grid[: layout.m, :n] = weights.astype(object) % R
+    w_grid[: layout.m, n] = biases.astype(object) % R
+    w_grid[:, n + 1] = list(commitment.blinding)
+    t_alpha = t_alpha_values(alpha, BYTE_TABLE_SIZE)
+    tables: dict[str, Table] = {
+        "eq_tau": Vec("i", eq_table(tau)),
+        "e_i": Vec("i", eq_table(tau2[: layout.mu_i])),
+        "e_j": Vec("j", eq_table(tau2[layout.mu_i :])),
+        "sel_w": Vec("j", sel_w_column(layout)),
+        "sel_b": Vec("j", sel_b_column()),
+        "delta_n": Vec("j", delta_n_column(layout)),
+        "c_b": Vec("j", c_b_column()),
+        "W": Grid(w_grid),
+        "BL": Grid(np.array(bl_values, dtype=object)),
+        "HW": Grid(hw),
+        "HB": Grid(hb),
+        "Mu": Grid(flat_grid(mu_flat, mp)),
+        "T": Grid(flat_grid(t_alpha, mp)),
+    }
+    g2, g3 = gamma * gamma % R, gamma * gamma * gamma % R
+    terms = [
+        Term(1, ("eq_tau", "delta_n", "W")),
+        Term(BIAS_OFFSET, ("eq_tau", "delta_n")),
+        Term(-1, ("eq_tau", "c_b", "BL")),
+        Term(gamma, ("sel_w", "HW")),
+        Term(gamma, ("sel_b", "HB")),
+        Term(-gamma, ("Mu", "T")),
+        Term(g2 * (alpha - WEIGHT_OFFSET), ("e_i", "e_j", "HW")),
+        Term(-g2, ("e_i", "e_j", "HW", "W")),
+        Term(-g2, ("e_i", "e_j", "sel_w")),
+        Term(g3 * alpha, ("e_i", "e_j", "HB")),
+        Term(-g3, ("e_i", "e_j", "HB", "BL")),
+        Term(-g3, ("e_i", "e_j", "sel_b")),
+    ]
+    prover = SumcheckProver(layout.mu_i, layout.mu_j, tables, terms)
+    rounds = prove_rounds(prover, tr)
+    point = prover.point()
+    evals = [prover.final_value(name) for name in ("W", "BL", "HW", "HB", "Mu")]
+    tr.absorb(TAG_EVALUATIONS, scalars_bytes(evals))
+    nu = tr.challenge()
+
+    # The batched opening.
+    u_lo, u_hi = layout.split_chunk_point(point)
+    e_hi = eq_table(u_hi)
+    nus = powers(nu, 5)
+    w_flat = weight_flat(layout, weights, biases)
+    q = combine_chunks(w_flat, layout.k_w, e_hi)
+    add_blinding(q, layout, commitment.blinding, e_hi, 1)
+    for p, (flat, count) in enumerate(
+        ((bl_flat, layout.k_b), (grid_flat(hw), layout.k_hw), (grid_flat(hb), layout.k_b)),
+        start=1,
+    ):
+        q = (q + nus[p] * combine_chunks(flat, count, e_hi)) % R
+    q = (q + nus[4] * combine_chunks(mu_flat, 1, e_hi)) % R
+    opening = open_multilinear(setup, [int(v) for v in q], u_lo, tr)
+
+    proof = RegistrationProof(
+        c_w=tuple(commitment.chunk_points()),
+        c_bl=tuple(c_bl),
+        c_mu=c_mu,
+        c_hw=tuple(c_hw),
+        c_hb=tuple(c_hb),
+        rounds=tuple((a, b_, c, d) for a, b_, c, d in rounds),
+        evals=tuple(evals),
+        opening=opening,
+    )
+    return proof.to_bytes()
+
+
+# --------------------------------------------------------------------------------------------------
+# The registration verifier
+# --------------------------------------------------------------------------------------------------
+
+
+def verify_registration(
+    setup: Setup,
+    statement: RegistrationStatement,
+    proof_bytes: bytes,
+    *,
+    transcript: Transcript | None = None,
+) -> None:
+    """
+    Check a registration proof against its statement.
+
+    Parameters
+    ----------
+    setup :
+        The setup (``D`` points).
+    statement :
+        The shape and ``H_W`` being registered.
+    proof_bytes :
+        The §9 encoding.
+    transcript :
+        For tests (to record challenges): a fresh transcript of the registration domain.
+
+    Returns
+    -------
+    None
+        If the proof is valid: the chunks hashing to ``H_W`` hold an int8 ``m×n`` matrix in
+        columns ``< n`` and int32 biases in column ``n`` (for every row ``i < m'``).
+
+    Raises
+    ------
+    EncodingError
+        If the bytes are not a canonical proof of the statement's shape.
+    ProofRejected
+        If ``C_W`` does not hash to ``H_W`` or a check fails (:class:`OpeningRejected` for the
+        opening).
+    """
+    _check_setup(setup)
+    layout = statement.layout
+    proof = RegistrationProof.from_bytes(proof_bytes, layout)
+    if weight_commitment_hash(proof.c_w) != statement.h_w:
+        raise ProofRejected("the weight chunks do not hash to H_W")
+    tr = transcript if transcript is not None else Transcript(DOMAIN_REGISTRATION)
+    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
+    tr.absorb(TAG_ROUND1, points_bytes([*proof.c_bl, proof.c_mu]))
+    alpha = tr.challenge()
+    tr.absorb(TAG_ROUND2, points_bytes([*proof.c_hw, *proof.c_hb]))
+    tau = tr.challenges(layout.mu_i)
+    tau2 = tr.challenges(layout.ell)
+    gamma = tr.challenge()
+
+    claim, point = verify_rounds(proof.rounds, 0, tr)
+    w_u, bl_u, hw_u, hb_u, mu_u = proof.evals
+    pub = registration_public_evals(layout, alpha, tau, tau2, point)
+    a_r = pub.delta_n * w_u + pub.delta_n * BIAS_OFFSET - pub.c_b * bl_u
+    b1 = pub.sel_w * hw_u + pub.sel_b * hb_u - mu_u * pub.t_alpha
+    b2w = hw_u * (alpha - w_u - WEIGHT_OFFSET) - pub.sel_w
+    b2b = hb_u * (alpha - bl_u) - pub.sel_b
+    f_u = (
+        pub.eq_tau * a_r
+        + gamma * b1
+        + gamma * gamma * pub.eq_tau2 * b2w
+        + gamma * gamma * gamma * pub.eq_tau2 * b2b
+    ) % R
+    if f_u != claim:
+        raise ProofRejected("the final sumcheck claim does not match the evaluations")
+    tr.absorb(TAG_EVALUATIONS, scalars_bytes(proof.evals))
+    nu = tr.challenge()
+
+    u_lo, u_hi = layout.split_chunk_point(point)
+    e_hi = eq_table(u_hi)
+    nus = powers(nu, 5)
+    groups: list[tuple[Sequence[G1Point], int]] = [
+        (proof.c_w, nus[0]),
+        (proof.c_bl, nus[1]),
+        (proof.c_hw, nus[2]),
+        (proof.c_hb, nus[3]),
+        ((proof.c_mu,), nus[4]),
+    ]
+    c_q = msm(
+        [c for group, _ in groups for c in group],
+        [scale * e_hi[c] % R for group, scale in groups for c in range(len(group))],
+    )
+    v_q = sum(s * e for s, e in zip(nus, proof.evals, strict=True)) % R
+    if len(u_lo) != LOG_D:
+        raise ProofRejected("opening point of the wrong size")
+    verify_opening(setup, c_q, u_lo, v_q, proof.opening, tr)
