@@ -10,6 +10,9 @@ turned into receipts (:func:`node.claims.build_receipts`) and queued for the
 :class:`~node.writer.ReceiptWriter`; each waiting request resumes only after the transaction holding
 its receipt has committed. Nothing in this path touches the chain.
 
+A node in cheat mode (tests and the demo only, :mod:`node.cheats`) builds its receipts through
+its :class:`~node.cheats.CheatPlan`, which lies on the requests it draws and records them.
+
 Request ids are unique per node and increase: the next id follows the highest one in the database.
 An id handed out to a receipt that never committed (a crash, a failed write) is simply never used
 again in this run, and no response carried it.
@@ -94,7 +97,9 @@ class InferencePipeline:
             trace = self.runtime.run(model_id, np.stack([j.x for j in jobs]))
             first = self._next_id
             self._next_id += len(jobs)
-            rows = build_receipts(
+            cheats = self.runtime.cheats
+            make = cheats.build_receipts if cheats is not None else build_receipts
+            rows = make(
                 served,
                 trace,
                 range(first, first + len(jobs)),

@@ -9,7 +9,8 @@ the stored vector with its proof against the receipt's trace root
 (``DataAvailabilityGame.publish``), which pays the challenger's bond to the node. A challenge that
 is no longer open on-chain (someone else published, or it timed out) or whose claim the node has no
 record of is marked so and left; any other failure is retried at the next round, until the
-deadline.
+deadline. A node in cheat mode (:mod:`node.cheats`, Anvil only) never publishes a vector of a trace
+it withholds.
 """
 
 from __future__ import annotations
@@ -66,13 +67,24 @@ def _answer(
     if served is None:
         _close(store, challenge, ChallengeStatus.UNANSWERABLE, "model no longer served")
         return False
+    cheats = runtime.cheats
+    if cheats is not None and cheats.withholds(receipt.request_id):
+        log.warning("CHEAT: not answering data challenge %d (request %d's trace is withheld)",
+                    challenge.challenge_id, receipt.request_id)  # fmt: skip
+        _close(store, challenge, ChallengeStatus.UNANSWERABLE, "withheld (cheat mode)")
+        return False
     vectors = split_trace(served, receipt.trace)
     index = challenge.trace_index
     vector = vectors[index] if index < len(vectors) else None
     if vector is None:
         _close(store, challenge, ChallengeStatus.UNANSWERABLE, f"trace entry {index} is hidden")
         return False
-    proof = trace_tree(receipt.activation_hash_list()).proof(index)
+    hashes = (
+        receipt.activation_hash_list()
+        if cheats is None
+        else cheats.committed_hashes(receipt, vectors)
+    )
+    proof = trace_tree(hashes).proof(index)
     tx = chain.send(
         chain.market.data.functions.publish(challenge.challenge_id, vector.tobytes(), proof)
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,9 @@ from models.store import load_model_file
 from protocol.errors import OpzkError
 from protocol.model import QuantizedModel, forward_trace_batch
 from protocol.quantize import InvalidFloatInputError, quantize_input
+
+if TYPE_CHECKING:
+    from .cheats import CheatPlan
 
 
 class ModelLoadError(OpzkError):
@@ -139,6 +142,8 @@ class ModelRuntime:
         if len(self.models) != len(served):
             raise ModelLoadError("two model files have the same model id")
         self.backend: Backend = backend
+        self.cheats: CheatPlan | None = None
+        """Cheat modes (tests and the demo, Anvil only; :mod:`node.cheats`); ``None``: honest."""
         self._torch: dict[bytes, object] = {}
         if backend == "torch":
             import torch

@@ -30,6 +30,7 @@ from .api.deps import ApiContext
 from .app import create_app
 from .batcher import Batcher
 from .chainio import NodeChain, connect_node, identity_of
+from .cheats import CheatPlan
 from .finalizer import finalize_due
 from .health import ChainHealth
 from .metrics import NodeMetrics
@@ -92,6 +93,9 @@ class NodeService:
         )
         store.bind_identity(identity_of(chain))
         metrics = NodeMetrics(store)
+        runtime.cheats = CheatPlan.from_settings(
+            settings, chain.chain_id(), last_request_id=store.last_request_id(), metrics=metrics
+        )
         batcher = Batcher(store, chain, max_batch_size=settings.max_batch_size, metrics=metrics)
         writer = ReceiptWriter(store, on_committed=batcher.notify_committed)
         pipeline = InferencePipeline(

@@ -10,7 +10,9 @@ lowest priority, explicit overrides (the command line), the environment (``OPZK_
 one :class:`NodeConfigError` whose message names every bad field.
 
 What cannot be checked without the chain (Anvil's public keys on another chain id, the deployments
-file matching the chain) is checked when the node connects (:mod:`node.chainio`).
+file matching the chain) is checked when the node connects (:mod:`node.chainio`), and cheat modes
+(``cheat_rate > 0``, for tests and the demo) are refused off Anvil's chain id when the node builds
+its :class:`~node.cheats.CheatPlan`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ PATH_FIELDS = ("deployments", "models", "data_dir")
 """Fields whose relative paths in a config file are resolved against the file's directory."""
 
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+CheatModeName = Literal[
+    "wrong_output", "wrong_layer", "bad_endpoint", "withheld_trace", "refused_proof",
+    "invalid_proof",
+]  # fmt: skip
+"""The names of :class:`node.cheats.CheatMode`."""
+
+DEFAULT_CHEAT_MODES: tuple[CheatModeName, ...] = (
+    "wrong_output",
+    "wrong_layer",
+    "bad_endpoint",
+    "withheld_trace",
+)
+"""The cheat modes in effect today (the proof modes wait for the proof system)."""
 
 
 class NodeConfigError(OpzkError):
@@ -101,6 +117,16 @@ class NodeSettings(BaseSettings):
     max_inference_batch: int = Field(256, ge=1, le=65_536)
     """Most concurrent requests run as one micro-batch."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cheat_rate: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of off-chain requests the node lies on, **for tests and the demo only**: refused on
+    any chain id but Anvil's (31337). See :mod:`node.cheats`."""
+    cheat_modes: list[CheatModeName] = Field(
+        default_factory=lambda: list(DEFAULT_CHEAT_MODES), min_length=1
+    )
+    """The lies drawn from, equally often. ``refused_proof`` and ``invalid_proof`` are accepted
+    but only take effect once the node answers proof demands."""
+    cheat_seed: int = Field(0, ge=0, lt=2**256)
+    """Seeds the per-request choice of cheats (deterministic in seed and request id)."""
 
     @field_validator("private_key")
     @classmethod
@@ -117,6 +143,13 @@ class NodeSettings(BaseSettings):
             raise ValueError(f"model file(s) not found: {', '.join(missing)}")
         if len(set(value)) != len(value):
             raise ValueError("a model file is listed twice")
+        return value
+
+    @field_validator("cheat_modes")
+    @classmethod
+    def _modes_unique(cls, value: list[CheatModeName]) -> list[CheatModeName]:
+        if len(set(value)) != len(value):
+            raise ValueError("a cheat mode is listed twice")
         return value
 
     @field_validator("rpc_url")

@@ -1,4 +1,9 @@
-"""``GET /v1/traces/{request_id}``: the public activation vectors challengers re-execute."""
+"""
+``GET /v1/traces/{request_id}``: the public activation vectors challengers re-execute.
+
+A node in cheat mode (:mod:`node.cheats`, Anvil only) answers 410 for a trace it withholds, and
+serves a bad-endpoint cheat's trace with the hashes its trace root commits to.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from ..schemas import TracePublic, TraceVectorPublic
 router = APIRouter(prefix="/traces", tags=["traces"])
 
 
-@router.get("/{request_id}", response_model=TracePublic, responses={404: {}})
+@router.get("/{request_id}", response_model=TracePublic, responses={404: {}, 410: {}})
 def read_trace(
     request_id: Annotated[int, Path(ge=0)], store: StoreDep, runtime: RuntimeDep
 ) -> TracePublic:
@@ -27,8 +32,17 @@ def read_trace(
         raise HTTPException(
             status_code=410, detail=f"model 0x{record.model_id.hex()} is no longer served"
         )
-    hashes = record.activation_hash_list()
+    cheats = runtime.cheats
+    if cheats is not None and cheats.withholds(request_id):
+        raise HTTPException(
+            status_code=410, detail=f"the trace of request {request_id} is not available"
+        )
     vectors = split_trace(served, record.trace)
+    hashes = (
+        record.activation_hash_list()
+        if cheats is None
+        else cheats.committed_hashes(record, vectors)
+    )
     return TracePublic(
         request_id=record.request_id,
         model_id=hex0x(record.model_id),
