@@ -9,9 +9,19 @@ times (tests call them directly instead of sleeping):
 
 - :meth:`Challenger.watch` — events from the cursor into the state;
 - :meth:`Challenger.list_batches` — the receipt leaves of new batches from the node API, checked
-  against the on-chain root; each claim is sampled (secret-keyed, see ``sampling``);
+  against the on-chain root; each claim is sampled (secret-keyed, see ``sampling``). A batch the
+  node does not list yet (it may not have recorded its own commit) is asked again with
+  exponential backoff until its challenge window closes;
+- :meth:`Challenger.list_requests` — the claims of fulfilled on-chain requests (source
+  ``Request``), built from the chain's events alone (``InferenceRequested`` gives the model,
+  input, node and client, ``RequestFulfilled`` the output hash and trace root) and sampled the
+  same way;
 - :meth:`Challenger.reexecute` — receipts and traces of sampled claims, checked against the
-  committed trace root, re-executed in batches (:class:`~challenger.reexec.ReExecutor`);
+  committed trace root, re-executed in batches (:class:`~challenger.reexec.ReExecutor`). For an
+  on-chain request the challenger first rebuilds the trace itself from the on-chain input (and
+  the claimed output): when that rebuilds the committed root it holds every committed vector
+  without asking the node; otherwise it asks the node for the request's trace, and what is still
+  missing is challenged for data availability;
 - :meth:`Challenger.act` — :func:`~challenger.solver.decide` per active claim and
   :class:`~challenger.responder.Responder` for the result, until it says ``Wait``/``Ignore``;
 - :meth:`Challenger.claim_credits` — withdraw StakeManager credits past the threshold.
@@ -27,7 +37,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +53,15 @@ from protocol.economics import PospCheck, check_posp, default_cheat_gain
 from protocol.merkle import MerkleTree
 from protocol.model import QuantizedModel
 from protocol.params import MarketParams
-from protocol.receipts import CLAIM_SOURCE_BATCH, Receipt, claim_key, receipt_leaf
+from protocol.receipts import (
+    CLAIM_SOURCE_BATCH,
+    CLAIM_SOURCE_REQUEST,
+    Receipt,
+    claim_key,
+    receipt_leaf,
+)
 from protocol.trace import trace_activation_hashes, trace_root
-from protocol.types import ZERO_HASH, Hash32
+from protocol.types import ZERO_HASH, Hash32, ModelId, RequestId, to_address
 
 from .reexec import ReExecutor
 from .responder import Outcome, Responder
@@ -60,13 +78,16 @@ from .solver import (
     decide_credits,
 )
 from .source import ServedTrace, SourceUnavailableError, TraceSource
-from .state import DATA, PROOF, ChallengerState, ClaimRow
+from .state import DATA, PROOF, ChallengerState, ClaimRow, RequestRow
 from .watcher import EventSource, Watcher
 
 log = logging.getLogger(__name__)
 
 MAX_STEPS_PER_CLAIM = 32
 """Actions taken for one claim in one round at most (each one changes what ``decide`` sees)."""
+
+NEVER = 1e18
+"""A retry time that never comes (wall clock, seconds)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,21 @@ def check_trace(
     )
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    """What a node served for one batch claim."""
+
+    claim: ClaimRow
+    receipt_failed: bool
+    """The receipt could not be asked (transport error): try again later."""
+    receipt: Receipt | None = None
+    """The receipt, when served and matching the claim's leaf."""
+    trace_failed: bool = False
+    """The trace could not be asked (transport error)."""
+    served: ServedTrace | None = None
+    """The trace as served (None: withheld)."""
+
+
 class Challenger:
     """
     One challenger: its state, its view of the chain and the nodes, and its jobs.
@@ -153,6 +189,27 @@ class Challenger:
         The models this challenger can re-execute, by model id.
     sampler :
         The secret-keyed sampling rules.
+    solver_params :
+        Tuning of :func:`~challenger.solver.decide`.
+    credit_threshold :
+        Withdraw StakeManager credits once they reach this many wei.
+    fetch_attempts :
+        Tries to fetch a claim's receipt and trace before counting it withheld.
+    device :
+        Torch device for re-execution.
+    start_block :
+        Where an empty state starts following events.
+    max_block_range :
+        Largest ``eth_getLogs`` range.
+    retry_backoff_s, max_retry_backoff_s :
+        A failed fetch from a node is retried after ``retry_backoff_s · 2^k`` seconds (``k``
+        failures so far), at most ``max_retry_backoff_s``.
+    clock :
+        Wall clock for those retries (injected by tests).
+    fetch_concurrency :
+        Receipts and traces fetched from the nodes at once (threads).
+    max_claims_per_round :
+        Claims fetched and re-executed in one round of :meth:`reexecute` at most.
     """
 
     def __init__(
@@ -170,6 +227,11 @@ class Challenger:
         device: str = "auto",
         start_block: int = 0,
         max_block_range: int = 2_000,
+        retry_backoff_s: float = 1.0,
+        max_retry_backoff_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        fetch_concurrency: int = 8,
+        max_claims_per_round: int = 4096,
     ) -> None:
         self.market = market
         self.params: MarketParams = market.deployment.params
@@ -187,6 +249,11 @@ class Challenger:
             start_block=start_block,
             max_range=max_block_range,
         )
+        self.retry_backoff_s = retry_backoff_s
+        self.max_retry_backoff_s = max_retry_backoff_s
+        self.clock = clock
+        self.fetch_concurrency = fetch_concurrency
+        self.max_claims_per_round = max_claims_per_round
         self.responder = Responder(market, state, self.models)
         self._reexec = {mid: ReExecutor(m, device) for mid, m in self.models.items()}
 
@@ -205,51 +272,101 @@ class Challenger:
         """Job: apply new events; returns how many."""
         return self.watcher.poll()
 
+    def _retry_at(self, failures: int) -> float:
+        """Wall-clock time of the next try after ``failures`` failed ones."""
+        delay = min(self.retry_backoff_s * 2.0 ** max(failures - 1, 0), self.max_retry_backoff_s)
+        return self.clock() + delay
+
+    def _claim_row(
+        self,
+        key: bytes,
+        source: int,
+        container_id: int,
+        leaf_index: int,
+        request_id: int,
+        leaf: bytes,
+        node: str,
+        window_end: int,
+        receipt: Receipt | None,
+        proof: tuple[Hash32, ...] | None,
+    ) -> ClaimRow:
+        sampled = self.sampler.reexec(key)
+        zk = self.sampler.zk(key)
+        return ClaimRow(
+            claim_key=key,
+            source=source,
+            container_id=container_id,
+            leaf_index=leaf_index,
+            request_id=request_id,
+            leaf=leaf,
+            node=node,
+            window_end=window_end,
+            sampled=sampled,
+            zk_sampled=zk,
+            receipt=receipt,
+            proof=proof if sampled or zk else None,
+            trace_status=TraceStatus.PENDING,
+            hashes=None,
+            vectors=None,
+            missing=(),
+            endpoint_fraud=None,
+            wrong=None,
+            fetch_attempts=0,
+            settled=not (sampled or zk),
+        )
+
     def list_batches(self) -> int:
-        """Job: list and sample the claims of new batches; returns how many claims were listed."""
+        """
+        Job: list and sample the claims of new batches; returns how many claims were listed.
+
+        Must hold: a batch is listed only with leaves that rebuild its on-chain root and count; a
+        failed listing is retried (with backoff) while the batch's challenge window is open.
+        """
+        batches = self.state.unlisted_batches(now=self.clock())
+        if not batches:
+            return 0
+        window = self.params.challenge_window
+        open_after = self.now() - window
         listed = 0
-        for batch in self.state.unlisted_batches(self.fetch_attempts):
+        for batch in batches:
+            if batch.committed_at <= open_after:
+                # Too late to dispute anything in it: never asked again.
+                self.state.batch_listing_failed(batch.batch_id, "challenge window closed", NEVER)
+                self.state.bump("batches_expired_unlisted")
+                continue
             try:
                 leaves = list(self.source.batch_leaves(batch.batch_id))
             except SourceUnavailableError as exc:
-                self.state.batch_listing_failed(batch.batch_id, str(exc))
+                self.state.batch_listing_failed(
+                    batch.batch_id, str(exc), self._retry_at(batch.attempts + 1)
+                )
                 continue
             raw = [bytes(x.leaf) for x in leaves]
             if len(raw) != batch.count or MerkleTree.from_leaves(raw).root != batch.root:
                 self.state.batch_listing_failed(
-                    batch.batch_id, f"served {len(raw)} leaves that do not rebuild the root"
+                    batch.batch_id,
+                    f"served {len(raw)} leaves that do not rebuild the root",
+                    self._retry_at(batch.attempts + 1),
                 )
                 self.state.bump("batches_unlisted")
                 continue
             tree = MerkleTree.from_leaves(raw)
-            window_end = batch.committed_at + self.params.challenge_window
+            window_end = batch.committed_at + window
             rows: list[ClaimRow] = []
             for index, info in enumerate(leaves):
                 key = claim_key(CLAIM_SOURCE_BATCH, batch.batch_id, raw[index])
-                sampled = self.sampler.reexec(key)
-                zk = self.sampler.zk(key)
                 rows.append(
-                    ClaimRow(
-                        claim_key=key,
-                        source=CLAIM_SOURCE_BATCH,
-                        container_id=batch.batch_id,
-                        leaf_index=index,
-                        request_id=info.request_id,
-                        leaf=raw[index],
-                        node=batch.node,
-                        window_end=window_end,
-                        sampled=sampled,
-                        zk_sampled=zk,
-                        receipt=None,
-                        proof=tuple(tree.proof(index)) if sampled or zk else None,
-                        trace_status=TraceStatus.PENDING,
-                        hashes=None,
-                        vectors=None,
-                        missing=(),
-                        endpoint_fraud=None,
-                        wrong=None,
-                        fetch_attempts=0,
-                        settled=not (sampled or zk),
+                    self._claim_row(
+                        key,
+                        CLAIM_SOURCE_BATCH,
+                        batch.batch_id,
+                        index,
+                        info.request_id,
+                        raw[index],
+                        batch.node,
+                        window_end,
+                        None,
+                        tuple(tree.proof(index)),
                     )
                 )
             self.state.add_claims(batch.batch_id, rows)
@@ -258,39 +375,157 @@ class Challenger:
             listed += len(rows)
         return listed
 
+    def _request_receipt(self, req: RequestRow) -> Receipt | None:
+        """
+        The receipt an on-chain request's fulfilment claims, from the chain alone: the request's
+        fields from ``InferenceRequested`` (or the market's ``request`` view when that event was
+        not seen), the result from ``RequestFulfilled``.
+        """
+        if req.output_hash is None or req.trace_root is None:
+            return None
+        if req.model_id is not None and req.input is not None and req.client is not None:
+            model_id, input_hash = req.model_id, bytes(act_hash(req.input))
+            node, client = req.node, req.client
+        else:
+            view = self.market.client.call(self.market.market.functions.request(req.request_id))
+            client, node = str(view[0]), str(view[2])
+            model_id, input_hash = bytes(view[6]), bytes(view[7])
+        if node is None:
+            return None
+        return Receipt(
+            request_id=RequestId(req.request_id),
+            model_id=ModelId(Hash32(model_id)),
+            input_hash=Hash32(input_hash),
+            output_hash=Hash32(req.output_hash),
+            trace_root=Hash32(req.trace_root),
+            node=to_address(node),
+            client=to_address(client),
+        )
+
+    def list_requests(self) -> int:
+        """
+        Job: list and sample the claims of fulfilled on-chain requests; returns how many.
+
+        Must hold: the claim key is the market's (``claimKey(Request, requestId, receiptLeaf)``
+        of the receipt the fulfilment committed to); a claim is sampled with the same rule as a
+        batch claim.
+        """
+        rows: list[ClaimRow] = []
+        ids: list[int] = []
+        window = self.params.challenge_window
+        for req in self.state.unlisted_requests():
+            receipt = self._request_receipt(req)
+            ids.append(req.request_id)
+            if receipt is None or req.fulfilled_at is None:
+                continue
+            leaf = bytes(receipt_leaf(receipt))
+            key = claim_key(CLAIM_SOURCE_REQUEST, req.request_id, leaf)
+            rows.append(
+                self._claim_row(
+                    key,
+                    CLAIM_SOURCE_REQUEST,
+                    req.request_id,
+                    0,
+                    req.request_id,
+                    leaf,
+                    str(receipt.node),
+                    req.fulfilled_at + window,
+                    receipt,
+                    (),
+                )
+            )
+        if ids:
+            self.state.add_request_claims(ids, rows)
+            self.state.bump("claims_listed", len(rows))
+            self.state.bump("requests_listed", len(rows))
+            self.state.bump("claims_sampled", sum(r.sampled for r in rows))
+        return len(rows)
+
+    def _honest_traces(
+        self, model_id: bytes, inputs: Sequence[npt.NDArray[np.int8]]
+    ) -> list[list[npt.NDArray[np.int8] | None]]:
+        """
+        The honest public trace of each input, as far as the challenger can compute it: every
+        public layer up to the first sensitive one (``None`` from there on).
+        """
+        model = self.models[model_id]
+        last = len(model.layers)
+        traces: list[list[npt.NDArray[np.int8] | None]] = [[x, *([None] * last)] for x in inputs]
+        if not inputs:
+            return traces
+        if any(len(x) != model.layers[0].in_dim for x in inputs):
+            return [[None] * (last + 1) for _ in inputs]
+        current = np.stack(inputs).astype(np.int8)
+        for layer in range(1, last + 1):
+            if model.is_sensitive_layer(layer):
+                break
+            current = self._reexec[model_id].expected(layer, current)
+            for t, row in zip(traces, current, strict=True):
+                t[layer] = row.copy()
+        return traces
+
+    def _request_candidates(
+        self,
+        req: RequestRow | None,
+        honest: Sequence[npt.NDArray[np.int8] | None] | None,
+        last: int,
+    ) -> list[tuple[npt.NDArray[np.int8] | None, ...]]:
+        """
+        Traces the node may have committed for an on-chain request: the honest one, and the
+        honest one ending in the output the fulfilment published.
+        """
+        if honest is None:
+            return []
+        out: list[tuple[npt.NDArray[np.int8] | None, ...]] = [tuple(honest)]
+        if req is not None and req.output is not None and honest[last - 1] is not None:
+            claimed = np.frombuffer(req.output, dtype=np.int8).copy()
+            h_last = honest[last]
+            if h_last is None or not np.array_equal(claimed, h_last):
+                out.append((*honest[:last], claimed))
+        return out
+
+    def _check_request(
+        self,
+        model: QuantizedModel,
+        receipt: Receipt,
+        candidates: Sequence[Sequence[npt.NDArray[np.int8] | None]],
+        served: ServedTrace | None,
+        published: Mapping[int, bytes],
+    ) -> CheckedTrace:
+        """The first of ``candidates`` (then ``served``) that rebuilds the committed root."""
+        nothing = (None,) * (len(model.layers) + 1)
+        for cand in candidates:
+            checked = check_trace(model, receipt, ServedTrace(nothing, tuple(cand)), published)
+            if checked.hashes is not None:
+                return checked
+        return check_trace(model, receipt, served, published)
+
     def reexecute(self) -> int:
-        """Job: fetch and check the traces of sampled claims, re-executed in batches per model."""
+        """
+        Job: fetch and check the traces of sampled claims, re-executed in batches per model.
+
+        Must hold: a vector is used only once checked against the committed trace root (or
+        published on-chain); a failed fetch is retried with backoff, at most ``fetch_attempts``
+        times, before the trace counts as withheld.
+        """
         todo: dict[bytes, list[tuple[ClaimRow, Receipt, CheckedTrace]]] = {}
-        for claim in self.state.claims_to_fetch(self.fetch_attempts):
-            last_try = claim.fetch_attempts + 1 >= self.fetch_attempts
-            try:
-                receipt = self.source.receipt(claim.request_id)
-            except SourceUnavailableError:
-                self.state.fetch_failed(claim.claim_key)
-                continue
-            if receipt is None or receipt_leaf(receipt) != claim.leaf:
-                # Without the receipt's fields no dispute can name the claim.
-                self.state.fetch_failed(claim.claim_key)
-                if last_try:
-                    self.state.bump("receipts_withheld")
-                    self.state.settle(claim.claim_key)
-                continue
-            model = self.models.get(bytes(receipt.model_id))
-            if model is None:
-                self.state.bump("unknown_model")
-                self.state.settle(claim.claim_key)
-                continue
-            assert claim.proof is not None
-            self.state.set_claim_details(claim.claim_key, receipt, claim.proof)
-            try:
-                served = self.source.trace(claim.request_id)
-            except SourceUnavailableError:
-                self.state.fetch_failed(claim.claim_key)
-                if not last_try:
-                    continue
-                served = None
-            checked = check_trace(model, receipt, served, self.state.published_of(claim.claim_key))
-            todo.setdefault(bytes(receipt.model_id), []).append((claim, receipt, checked))
+        claims = self.state.claims_to_fetch(
+            self.fetch_attempts, now=self.clock(), limit=self.max_claims_per_round
+        )
+        requests = [c for c in claims if c.source == CLAIM_SOURCE_REQUEST]
+        batched = [c for c in claims if c.source != CLAIM_SOURCE_REQUEST]
+        for item in self._fetch_requests(requests):
+            todo.setdefault(bytes(item[1].model_id), []).append(item)
+        if len(batched) > 1 and self.fetch_concurrency > 1:
+            with ThreadPoolExecutor(self.fetch_concurrency, "challenger-fetch") as pool:
+                fetched = list(pool.map(self._fetch_batch_claim, batched))
+        else:
+            fetched = [self._fetch_batch_claim(c) for c in batched]
+        with self.state.transaction():
+            for got in fetched:
+                checked_item = self._checked_batch_claim(got)
+                if checked_item is not None:
+                    todo.setdefault(bytes(checked_item[1].model_id), []).append(checked_item)
         done = 0
         for model_id, items in todo.items():
             wrongs = self._reexec[model_id].first_wrong(
@@ -299,11 +534,114 @@ class Challenger:
                     for _, _, c in items
                 ]
             )
-            for (claim, _, checked), wrong in zip(items, wrongs, strict=True):
-                self._store(claim.claim_key, checked, wrong)
-                done += 1
+            with self.state.transaction():
+                for (claim, _, checked), wrong in zip(items, wrongs, strict=True):
+                    self._store(claim.claim_key, checked, wrong)
+                    done += 1
         self.state.bump("reexecuted", done)
         return done
+
+    def _fetch_batch_claim(self, claim: ClaimRow) -> _Fetched:
+        """
+        The receipt and trace of a batch claim as the node serves them (no state access: runs
+        on the fetch threads).
+        """
+        try:
+            receipt = self.source.receipt(claim.request_id)
+        except SourceUnavailableError:
+            return _Fetched(claim, receipt_failed=True)
+        if receipt is None or receipt_leaf(receipt) != claim.leaf:
+            return _Fetched(claim, receipt_failed=False)
+        if bytes(receipt.model_id) not in self.models:
+            return _Fetched(claim, receipt_failed=False, receipt=receipt)
+        try:
+            served = self.source.trace(claim.request_id)
+        except SourceUnavailableError:
+            return _Fetched(claim, receipt_failed=False, receipt=receipt, trace_failed=True)
+        return _Fetched(claim, receipt_failed=False, receipt=receipt, served=served)
+
+    def _checked_batch_claim(self, got: _Fetched) -> tuple[ClaimRow, Receipt, CheckedTrace] | None:
+        """Records a fetch's outcome; the checked trace when there is one to re-execute."""
+        claim = got.claim
+        last_try = claim.fetch_attempts + 1 >= self.fetch_attempts
+        retry_at = self._retry_at(claim.fetch_attempts + 1)
+        if got.receipt_failed:
+            self.state.fetch_failed(claim.claim_key, retry_at)
+            return None
+        receipt = got.receipt
+        if receipt is None:
+            # Without the receipt's fields no dispute can name the claim.
+            self.state.fetch_failed(claim.claim_key, retry_at)
+            if last_try:
+                self.state.bump("receipts_withheld")
+                self.state.settle(claim.claim_key)
+            return None
+        model = self.models.get(bytes(receipt.model_id))
+        if model is None:
+            self.state.bump("unknown_model")
+            self.state.settle(claim.claim_key)
+            return None
+        assert claim.proof is not None
+        self.state.set_claim_details(claim.claim_key, receipt, claim.proof)
+        if got.trace_failed:
+            self.state.fetch_failed(claim.claim_key, retry_at)
+            if not last_try:
+                return None
+        checked = check_trace(model, receipt, got.served, self.state.published_of(claim.claim_key))
+        return claim, receipt, checked
+
+    def _fetch_requests(
+        self, claims: Sequence[ClaimRow]
+    ) -> list[tuple[ClaimRow, Receipt, CheckedTrace]]:
+        """
+        Checked traces of sampled on-chain request claims: rebuilt locally from the on-chain
+        input when possible (no node needed), else as the node serves them.
+        """
+        by_model: dict[bytes, list[tuple[ClaimRow, Receipt, RequestRow | None]]] = {}
+        for claim in claims:
+            receipt = claim.receipt
+            assert receipt is not None  # built from the chain when listed
+            if bytes(receipt.model_id) not in self.models:
+                self.state.bump("unknown_model")
+                self.state.settle(claim.claim_key)
+                continue
+            req = self.state.request(claim.request_id)
+            by_model.setdefault(bytes(receipt.model_id), []).append((claim, receipt, req))
+        out: list[tuple[ClaimRow, Receipt, CheckedTrace]] = []
+        for model_id, items in by_model.items():
+            model = self.models[model_id]
+            last = len(model.layers)
+            known = [
+                (i, np.frombuffer(req.input, dtype=np.int8).copy())
+                for i, (_, _, req) in enumerate(items)
+                if req is not None and req.input is not None
+            ]
+            honest_of: dict[int, list[npt.NDArray[np.int8] | None]] = dict(
+                zip(
+                    (i for i, _ in known),
+                    self._honest_traces(model_id, [x for _, x in known]),
+                    strict=True,
+                )
+            )
+            for i, (claim, receipt, req) in enumerate(items):
+                published = self.state.published_of(claim.claim_key)
+                candidates = self._request_candidates(req, honest_of.get(i), last)
+                checked = self._check_request(model, receipt, candidates, None, published)
+                if checked.hashes is None:
+                    try:
+                        served = self.source.request_trace(claim.request_id)
+                    except SourceUnavailableError:
+                        self.state.fetch_failed(
+                            claim.claim_key, self._retry_at(claim.fetch_attempts + 1)
+                        )
+                        if claim.fetch_attempts + 1 < self.fetch_attempts:
+                            continue
+                        served = None
+                    checked = self._check_request(model, receipt, (), served, published)
+                else:
+                    self.state.bump("requests_rebuilt")
+                out.append((claim, receipt, checked))
+        return out
 
     def _store(self, key: bytes, checked: CheckedTrace, wrong: Any) -> None:
         at = None if wrong is None else WrongAt(wrong.layer, wrong.row, wrong.wrong_length)
@@ -321,12 +659,23 @@ class Challenger:
         published = self.state.published_of(claim.claim_key)
         if claim.receipt is None or not set(published) & set(claim.missing):
             return claim
-        model = self.models[bytes(claim.receipt.model_id)]
+        model_id = bytes(claim.receipt.model_id)
+        model = self.models[model_id]
         served = ServedTrace(
             tuple(claim.hashes) if claim.hashes else (),
             claim.vectors or (),
         )
-        checked = check_trace(model, claim.receipt, served, published)
+        if claim.source == CLAIM_SOURCE_REQUEST:
+            req = self.state.request(claim.request_id)
+            honest = None
+            if req is not None and req.input is not None:
+                (honest,) = self._honest_traces(
+                    model_id, [np.frombuffer(req.input, dtype=np.int8).copy()]
+                )
+            candidates = self._request_candidates(req, honest, len(model.layers))
+            checked = self._check_request(model, claim.receipt, candidates, served, published)
+        else:
+            checked = check_trace(model, claim.receipt, served, published)
         wrong = None
         if checked.hashes is not None:
             (wrong,) = self._reexec[bytes(claim.receipt.model_id)].first_wrong([checked.vectors])
@@ -390,6 +739,7 @@ class Challenger:
         """All jobs once, in order (what one scheduler round does)."""
         self.watch()
         self.list_batches()
+        self.list_requests()
         self.reexecute()
         outcomes = self.act()
         self.watch()
@@ -491,6 +841,7 @@ def run_service(
     jobs: Sequence[tuple[str, Any]] = (
         ("watch", challenger.watch),
         ("list", challenger.list_batches),
+        ("list-requests", challenger.list_requests),
         ("reexecute", challenger.reexecute),
         ("act", challenger.act),
         ("credits", challenger.claim_credits),
@@ -513,8 +864,8 @@ def run_service(
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        challenger.state.close()
         log.info("challenger stopped: %s", challenger.summary())
+        challenger.state.close()
 
 
 __all__ = ["Challenger", "build_challenger", "check_trace", "claim_key", "run_service"]

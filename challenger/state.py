@@ -4,12 +4,14 @@ The challenger's persisted state (SQLite, stdlib ``sqlite3``).
 Introduction
 ------------
 Everything the challenger must not forget across a restart lives here: the event cursor (last
-block fully processed), the batches seen, the claims listed from them (with the receipt, the
-inclusion proof, the sampling verdicts and what re-execution found), the disputes seen on-chain,
-which claims are slashed, and the actions already carried out. Every write is an upsert keyed by
-an on-chain identity (batch id, claim key, dispute id, action key), so processing the same events
-twice leaves the same rows: the watcher is idempotent because the state is. A challenger killed
-mid-dispute and started again on the same file sees its open disputes and finishes them.
+block fully processed), the batches seen, the on-chain requests seen with their fulfilments, the
+claims listed from both (with the receipt, the inclusion proof, the sampling verdicts and what
+re-execution found), the disputes seen on-chain, which claims are slashed, and the actions already
+carried out. Every write is an upsert keyed by an on-chain identity (batch id, request id, claim
+key, dispute id, action key), so processing the same events twice leaves the same rows: the
+watcher is idempotent because the state is. A challenger killed mid-dispute and started again on
+the same file sees its open disputes and finishes them. Failed fetches from a node are retried no
+sooner than the ``next_try`` time (wall clock) the service stored with the failure.
 
 One connection per :class:`ChallengerState`; apscheduler runs our jobs on one thread (see
 ``service``), and ``check_same_thread=False`` only lets that thread differ from the creator's.
@@ -69,7 +71,19 @@ CREATE TABLE IF NOT EXISTS done (
     action_key TEXT PRIMARY KEY, outcome TEXT NOT NULL, tx_hash TEXT, at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id INTEGER PRIMARY KEY, model_id BLOB, node TEXT, client TEXT, input BLOB,
+    requested_block INTEGER, output_hash BLOB, trace_root BLOB, output BLOB,
+    fulfilled_at INTEGER, fulfil_block INTEGER, listed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS requests_unlisted ON requests (listed, fulfilled_at);
 """
+
+ADDED_COLUMNS = (
+    ("batches", "next_try", "REAL NOT NULL DEFAULT 0"),
+    ("claims", "next_try", "REAL NOT NULL DEFAULT 0"),
+)
+"""Columns added after the first release: a state file written before them gains them on open."""
 
 DATA = "data"
 PROOF = "proof"
@@ -90,8 +104,35 @@ class BatchRow:
 
 
 @dataclass(frozen=True)
+class RequestRow:
+    """
+    An on-chain request as seen in ``InferenceRequested`` and ``RequestFulfilled``.
+
+    The request's fields (``model_id`` … ``input``) are ``None`` when its ``InferenceRequested``
+    was not seen (a challenger started after it); the fulfilment's fields are ``None`` until
+    ``RequestFulfilled``.
+    """
+
+    request_id: int
+    model_id: bytes | None
+    node: str | None
+    client: str | None
+    input: bytes | None
+    output_hash: bytes | None
+    trace_root: bytes | None
+    output: bytes | None
+    fulfilled_at: int | None
+    fulfil_block: int | None
+    listed: bool
+
+
+@dataclass(frozen=True)
 class ClaimRow:
-    """One claim listed from a batch, with what the challenger learnt about it."""
+    """
+    One claim listed from a batch or from an on-chain request's fulfilment (``source``), with
+    what the challenger learnt about it. A request claim's ``receipt`` is known from the start
+    (built from the chain's events) and its ``proof`` is empty.
+    """
 
     claim_key: bytes
     source: int
@@ -172,7 +213,15 @@ class ChallengerState:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: every commit survives a crash of the process (kill -9); only a power loss
+        # may lose the last ones, which the watcher re-reads (cursor) and the responder re-decides
+        # (an action already on-chain reverts at estimation, sending nothing).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        for table, column, decl in ADDED_COLUMNS:
+            present = {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -234,28 +283,151 @@ class ChallengerState:
                 (batch_id, node, root, count, committed_at, block),
             )
 
-    def unlisted_batches(self, max_attempts: int) -> list[BatchRow]:
-        """Batches whose claims were not listed yet (fewer than ``max_attempts`` tries)."""
-        rows = self._db.execute(
+    def unlisted_batches(
+        self,
+        max_attempts: int | None = None,
+        *,
+        now: float | None = None,
+        committed_after: int | None = None,
+    ) -> list[BatchRow]:
+        """
+        Batches whose claims were not listed yet.
+
+        Parameters
+        ----------
+        max_attempts :
+            Only batches tried fewer times than this (None: no limit).
+        now :
+            Wall-clock time; only batches whose retry time (see :meth:`batch_listing_failed`)
+            has come (None: every batch).
+        committed_after :
+            Only batches committed after this chain time (None: every batch).
+        """
+        query = (
             "SELECT batch_id, node, root, count, committed_at, block, listed, attempts "
-            "FROM batches WHERE listed = 0 AND attempts < ? ORDER BY batch_id",
-            (max_attempts,),
-        ).fetchall()
+            "FROM batches WHERE listed = 0"
+        )
+        args: list[Any] = []
+        if max_attempts is not None:
+            query += " AND attempts < ?"
+            args.append(max_attempts)
+        if now is not None:
+            query += " AND next_try <= ?"
+            args.append(now)
+        if committed_after is not None:
+            query += " AND committed_at > ?"
+            args.append(committed_after)
+        rows = self._db.execute(query + " ORDER BY batch_id", args).fetchall()
         return [
             BatchRow(int(a), str(b), bytes(c), int(d), int(e), int(f), bool(g), int(h))
             for a, b, c, d, e, f, g, h in rows
         ]
 
-    def batch_listing_failed(self, batch_id: int, error: str) -> None:
-        """One more failed try to list a batch's claims."""
+    def batch_listing_failed(self, batch_id: int, error: str, retry_at: float = 0.0) -> None:
+        """One more failed try to list a batch's claims; the next one not before ``retry_at``."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?",
-                (error, batch_id),
+                "UPDATE batches SET attempts = attempts + 1, last_error = ?, next_try = ? "
+                "WHERE batch_id = ?",
+                (error, retry_at, batch_id),
             )
 
     def add_claims(self, batch_id: int, claims: Sequence[ClaimRow]) -> None:
         """Records a batch's claims and marks it listed (atomically; repeats are ignored)."""
+        with self.transaction() as db:
+            self._insert_claims(claims)
+            db.execute("UPDATE batches SET listed = 1 WHERE batch_id = ?", (batch_id,))
+
+    # ---- on-chain requests -----------------------------------------------------------------------
+
+    def add_request(
+        self,
+        request_id: int,
+        model_id: bytes,
+        node: str,
+        client: str,
+        input_vector: bytes,
+        block: int,
+    ) -> None:
+        """Records an ``InferenceRequested`` event (a repeat changes nothing)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO requests (request_id) VALUES (?)", (request_id,))
+            db.execute(
+                "UPDATE requests SET model_id = ?, node = ?, client = ?, input = ?, "
+                "requested_block = ? WHERE request_id = ? AND model_id IS NULL",
+                (model_id, node, client, input_vector, block, request_id),
+            )
+
+    def add_fulfilment(
+        self,
+        request_id: int,
+        node: str,
+        output_hash: bytes,
+        trace_root: bytes,
+        output: bytes,
+        fulfilled_at: int,
+        block: int,
+    ) -> None:
+        """Records a ``RequestFulfilled`` event (a repeat changes nothing)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO requests (request_id) VALUES (?)", (request_id,))
+            db.execute(
+                "UPDATE requests SET node = COALESCE(node, ?), output_hash = ?, trace_root = ?, "
+                "output = ?, fulfilled_at = ?, fulfil_block = ? "
+                "WHERE request_id = ? AND fulfilled_at IS NULL",
+                (node, output_hash, trace_root, output, fulfilled_at, block, request_id),
+            )
+
+    _REQUEST_COLUMNS = (
+        "request_id, model_id, node, client, input, output_hash, trace_root, output, "
+        "fulfilled_at, fulfil_block, listed"
+    )
+
+    @staticmethod
+    def _request(row: Any) -> RequestRow:
+        def opt(value: Any) -> bytes | None:
+            return None if value is None else bytes(value)
+
+        rid, model, node, client, inp, out_hash, root, out, at, block, listed = row
+        return RequestRow(
+            request_id=int(rid),
+            model_id=opt(model),
+            node=None if node is None else str(node),
+            client=None if client is None else str(client),
+            input=opt(inp),
+            output_hash=opt(out_hash),
+            trace_root=opt(root),
+            output=opt(out),
+            fulfilled_at=None if at is None else int(at),
+            fulfil_block=None if block is None else int(block),
+            listed=bool(listed),
+        )
+
+    def request(self, request_id: int) -> RequestRow | None:
+        """One on-chain request by id."""
+        row = self._db.execute(
+            f"SELECT {self._REQUEST_COLUMNS} FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return None if row is None else self._request(row)
+
+    def unlisted_requests(self) -> list[RequestRow]:
+        """Fulfilled on-chain requests whose claim was not listed yet, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {self._REQUEST_COLUMNS} FROM requests "
+            "WHERE listed = 0 AND fulfilled_at IS NOT NULL ORDER BY request_id"
+        ).fetchall()
+        return [self._request(r) for r in rows]
+
+    def add_request_claims(self, request_ids: Sequence[int], claims: Sequence[ClaimRow]) -> None:
+        """Records the claims of fulfilled requests and marks them listed (atomically)."""
+        with self.transaction() as db:
+            self._insert_claims(claims)
+            db.executemany(
+                "UPDATE requests SET listed = 1 WHERE request_id = ?",
+                [(int(i),) for i in request_ids],
+            )
+
+    def _insert_claims(self, claims: Sequence[ClaimRow]) -> None:
         with self.transaction() as db:
             for c in claims:
                 db.execute(
@@ -278,7 +450,6 @@ class ChallengerState:
                         int(c.settled),
                     ),
                 )
-            db.execute("UPDATE batches SET listed = 1 WHERE batch_id = ?", (batch_id,))
 
     # ---- claims ----------------------------------------------------------------------------------
 
@@ -348,19 +519,32 @@ class ChallengerState:
     def active_claims(self) -> list[ClaimRow]:
         """Claims not settled yet (sampled, or with a dispute of ours pending)."""
         rows = self._db.execute(
-            f"SELECT {self._CLAIM_COLUMNS} FROM claims WHERE settled = 0 ORDER BY container_id, "
-            "leaf_index"
+            f"SELECT {self._CLAIM_COLUMNS} FROM claims WHERE settled = 0 "
+            "ORDER BY source, container_id, leaf_index"
         ).fetchall()
         return [self._claim(r) for r in rows]
 
-    def claims_to_fetch(self, max_attempts: int) -> list[ClaimRow]:
-        """Sampled, unsettled claims whose trace is still pending."""
-        rows = self._db.execute(
+    def claims_to_fetch(
+        self, max_attempts: int, now: float | None = None, limit: int | None = None
+    ) -> list[ClaimRow]:
+        """
+        Sampled, unsettled claims whose trace is still pending, tried fewer than
+        ``max_attempts`` times and (given the wall-clock ``now``) whose retry time has come;
+        at most ``limit`` of them, oldest first.
+        """
+        query = (
             f"SELECT {self._CLAIM_COLUMNS} FROM claims WHERE settled = 0 AND "
-            "(sampled = 1 OR zk_sampled = 1) AND "
-            "trace_status = 'pending' AND fetch_attempts < ? ORDER BY container_id, leaf_index",
-            (max_attempts,),
-        ).fetchall()
+            "(sampled = 1 OR zk_sampled = 1) AND trace_status = 'pending' AND fetch_attempts < ?"
+        )
+        args: list[Any] = [max_attempts]
+        if now is not None:
+            query += " AND next_try <= ?"
+            args.append(now)
+        query += " ORDER BY source, container_id, leaf_index"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
+        rows = self._db.execute(query, args).fetchall()
         return [self._claim(r) for r in rows]
 
     def all_claims(self) -> list[ClaimRow]:
@@ -376,12 +560,13 @@ class ChallengerState:
                 (receipt_to_json(receipt), _hashes_json(proof), claim_key),
             )
 
-    def fetch_failed(self, claim_key: bytes) -> None:
-        """One more failed try to fetch a claim's trace."""
+    def fetch_failed(self, claim_key: bytes, retry_at: float = 0.0) -> None:
+        """One more failed try to fetch a claim's trace; the next one not before ``retry_at``."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE claims SET fetch_attempts = fetch_attempts + 1 WHERE claim_key = ?",
-                (claim_key,),
+                "UPDATE claims SET fetch_attempts = fetch_attempts + 1, next_try = ? "
+                "WHERE claim_key = ?",
+                (retry_at, claim_key),
             )
 
     def set_trace(

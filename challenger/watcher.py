@@ -3,10 +3,11 @@ Follows the marketplace's events from a persisted cursor into the challenger sta
 
 Introduction
 ------------
-:class:`Watcher` reads the events of ``InferenceMarket``, ``DataAvailabilityGame`` and
-``ProofDemandGame`` in block ranges of at most ``max_range`` blocks, from the block after the
-cursor up to the chain head, applies each range to :class:`~challenger.state.ChallengerState` in
-one transaction and then moves the cursor to the range's last block. A crash between the two
+:class:`Watcher` reads the events of ``InferenceMarket`` (batch commits, on-chain requests and
+their fulfilments, slashes), ``DataAvailabilityGame`` and ``ProofDemandGame`` in block ranges of
+at most ``max_range`` blocks, from the block after the cursor up to the chain head, applies each
+range to :class:`~challenger.state.ChallengerState` in one transaction and then moves the cursor
+to the range's last block. A crash between the two
 re-reads the range on restart, which is harmless: every state write is keyed by an on-chain
 identity, so applying the same events twice changes nothing (tested). An RPC error is retried with
 exponential backoff (``backoff_s · 2^k``, at most ``max_retries`` times, each wait at most
@@ -59,7 +60,7 @@ class EventSource(Protocol):
 
 
 WATCHED = {
-    "InferenceMarket": ("BatchCommitted", "ClaimSlashed"),
+    "InferenceMarket": ("BatchCommitted", "InferenceRequested", "RequestFulfilled", "ClaimSlashed"),
     "DataAvailabilityGame": ("DataChallenged", "DataPublished", "DataChallengeTimedOut"),
     "ProofDemandGame": (
         "ProofDemanded",
@@ -69,6 +70,9 @@ WATCHED = {
     ),
 }
 """The events the challenger follows, per contract."""
+
+TIMED = frozenset({"BatchCommitted", "RequestFulfilled"})
+"""Events whose block timestamp starts a claim's challenge window."""
 
 
 class Web3EventSource:
@@ -116,7 +120,7 @@ class Web3EventSource:
                     block=block,
                     log_index=int(entry["logIndex"]),
                     args=dict(decoded["args"]),
-                    timestamp=self._timestamp(block) if name == "BatchCommitted" else 0,
+                    timestamp=self._timestamp(block) if name in TIMED else 0,
                     tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
                 )
             )
@@ -137,6 +141,25 @@ def apply_event(state: ChallengerState, event: ChainEvent, challenge_window: int
             str(a["node"]),
             bytes(a["root"]),
             int(a["count"]),
+            event.timestamp,
+            event.block,
+        )
+    elif event.name == "InferenceRequested":
+        state.add_request(
+            int(a["requestId"]),
+            bytes(a["modelId"]),
+            str(a["node"]),
+            str(a["client"]),
+            bytes(a["input"]),
+            event.block,
+        )
+    elif event.name == "RequestFulfilled":
+        state.add_fulfilment(
+            int(a["requestId"]),
+            str(a["node"]),
+            bytes(a["outputHash"]),
+            bytes(a["traceRoot"]),
+            bytes(a["output"]),
             event.timestamp,
             event.block,
         )

@@ -148,3 +148,54 @@ def test_gives_up_without_moving_the_cursor() -> None:
     with pytest.raises(ConnectionError):
         w.poll()
     assert state.cursor() is None
+
+
+def request_events() -> list[ChainEvent]:
+    return [
+        ChainEvent(
+            "InferenceRequested",
+            20,
+            0,
+            {
+                "requestId": 3,
+                "modelId": b"m" * 32,
+                "node": "0xN",
+                "client": "0xC",
+                "fee": 10,
+                "deadline": 999,
+                "input": b"\x01\x02",
+            },
+        ),
+        ChainEvent(
+            "RequestFulfilled",
+            22,
+            1,
+            {
+                "requestId": 3,
+                "node": "0xN",
+                "outputHash": b"o" * 32,
+                "traceRoot": b"t" * 32,
+                "output": b"\x05",
+            },
+            timestamp=444,
+        ),
+    ]
+
+
+def test_onchain_requests_are_followed_idempotently() -> None:
+    """
+    Proves: ``InferenceRequested`` and ``RequestFulfilled`` fill one request row (the fulfilment's
+    block timestamp starts its window) and applying them again changes nothing.
+    """
+    state = ChallengerState(":memory:")
+    w = Watcher(FakeSource(request_events(), head=30), state, 120, sleep=lambda _: None)
+    assert w.poll() == 2
+    row = state.request(3)
+    assert row is not None
+    assert (row.model_id, row.node, row.client, row.input) == (b"m" * 32, "0xN", "0xC", b"\x01\x02")
+    assert (row.output_hash, row.trace_root, row.output) == (b"o" * 32, b"t" * 32, b"\x05")
+    assert (row.fulfilled_at, row.fulfil_block) == (444, 22)
+    before = state._db.execute("SELECT * FROM requests").fetchall()
+    for e in request_events():
+        apply_event(state, e, 120)
+    assert state._db.execute("SELECT * FROM requests").fetchall() == before
