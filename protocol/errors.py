@@ -143,6 +143,13 @@ class ClaimAlreadySlashed(ContractError):
     arg_names = ("claimKey",)
 
 
+class CommitmentNotWellFormed(ContractError):
+    """A sensitive partition's verifier has not recorded its weight commitment as well-formed."""
+
+    signature = "CommitmentNotWellFormed(uint256)"
+    arg_names = ("partition",)
+
+
 class DeadlineNotPassed(ContractError):
     """The response deadline has not passed yet."""
 
@@ -255,6 +262,13 @@ class InvalidMultiplier(ContractError):
     arg_names = ("layer", "multiplier")
 
 
+class InvalidRegistrationProof(ContractError):
+    """The well-formedness proof of a weight commitment did not verify."""
+
+    signature = "InvalidRegistrationProof()"
+    arg_names = ()
+
+
 class InvalidShift(ContractError):
     """A shift is outside 1..62."""
 
@@ -358,6 +372,13 @@ class NotDisputeGame(ContractError):
 
     signature = "NotDisputeGame(address)"
     arg_names = ("caller",)
+
+
+class NotEnoughGas(ContractError):
+    """Less gas is left than a precompile call needs (the call was not attempted)."""
+
+    signature = "NotEnoughGas(uint256,uint256)"
+    arg_names = ("needed", "available")
 
 
 class NotPublicLayer(ContractError):
@@ -500,6 +521,13 @@ class UnknownRequest(ContractError):
     arg_names = ("requestId",)
 
 
+class UnsupportedShape(ContractError):
+    """m or n is outside 1..65534, or the layer needs more than 24 variables."""
+
+    signature = "UnsupportedShape(uint256,uint256)"
+    arg_names = ("m", "n")
+
+
 class VerifierNotContract(ContractError):
     """A sensitive partition's verifier is not a contract."""
 
@@ -532,6 +560,13 @@ class WrongInputLength(ContractError):
     """The input's length differs from the model's input width."""
 
     signature = "WrongInputLength(uint256,uint256)"
+    arg_names = ("expected", "actual")
+
+
+class WrongProofLength(ContractError):
+    """The proof does not have the length its shape fixes."""
+
+    signature = "WrongProofLength(uint256,uint256)"
     arg_names = ("expected", "actual")
 
 

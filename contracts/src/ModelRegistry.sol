@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {Commitments} from "./lib/Commitments.sol";
 import {LayerHeader, PartitionSpec} from "./lib/Types.sol";
 
@@ -60,6 +61,9 @@ contract ModelRegistry {
     error MissingCommitment(uint256 partition);
     /// @notice A sensitive partition's verifier is not a contract.
     error VerifierNotContract(uint256 partition, address verifier);
+    /// @notice A sensitive partition's verifier has not recorded its weight commitment as
+    ///         well-formed for the partition's layers (IProofVerifier.isWellFormed is false or reverts).
+    error CommitmentNotWellFormed(uint256 partition);
     /// @notice A model with this id is already registered.
     error ModelAlreadyRegistered(bytes32 modelId);
     /// @notice No model with this id is registered.
@@ -74,6 +78,8 @@ contract ModelRegistry {
     /// @param weightRoots Per layer: the weight root for a public layer, zero for a sensitive one.
     /// @param partitions Contiguous partitions covering layers 1..L.
     /// @param verifiers Per partition: the IProofVerifier of a sensitive partition, zero for a public one.
+    ///        It must report the partition's commitment well-formed (`isWellFormed` over exactly the
+    ///        partition's headers), else CommitmentNotWellFormed.
     /// @return modelId The model's id, `Commitments.modelId(headers, weightRoots, partitions)`.
     function registerModel(
         LayerHeader[] calldata headers,
@@ -92,6 +98,7 @@ contract ModelRegistry {
         modelId = Commitments.modelId(headers, weightRoots, partitions);
         Model storage model = _models[modelId];
         if (model.owner != address(0)) revert ModelAlreadyRegistered(modelId);
+        _checkCommitments(headers, partitions, verifiers);
         model.owner = msg.sender;
         for (uint256 i; i < layers; ++i) {
             model.headers.push(headers[i]);
@@ -210,6 +217,28 @@ contract ModelRegistry {
             if (h.multiplier >= MULTIPLIER_LIMIT) revert InvalidMultiplier(layer, h.multiplier);
             if (h.shift == 0 || h.shift > MAX_SHIFT) revert InvalidShift(layer, h.shift);
             if (h.activation > 1) revert InvalidActivation(layer, h.activation);
+        }
+    }
+
+    /// @dev Every sensitive partition's verifier must have recorded the partition's weight commitment as
+    ///      well-formed for exactly its layers (abi.encode(LayerHeader[]) of them, as ProofDemandGame
+    ///      passes them to the verifier).
+    function _checkCommitments(
+        LayerHeader[] calldata headers,
+        PartitionSpec[] calldata partitions,
+        address[] calldata verifiers
+    ) private view {
+        for (uint256 p; p < partitions.length; ++p) {
+            PartitionSpec calldata spec = partitions[p];
+            if (!spec.sensitive) continue;
+            bytes memory encoded = abi.encode(headers[spec.firstLayer - 1:spec.lastLayer]);
+            bool wellFormed;
+            try IProofVerifier(verifiers[p]).isWellFormed(spec.weightCommitment, spec.setupId, encoded) returns (
+                bool answer
+            ) {
+                wellFormed = answer;
+            } catch {}
+            if (!wellFormed) revert CommitmentNotWellFormed(p);
         }
     }
 

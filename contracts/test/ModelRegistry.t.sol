@@ -2,8 +2,14 @@
 pragma solidity ^0.8.30;
 
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
 import {LayerHeader, PartitionSpec} from "../src/lib/Types.sol";
 import {Fixture} from "./utils/Fixture.sol";
+
+/// @notice The expectCall cheatcode (not in utils/Vm.sol).
+interface VmExpectCall {
+    function expectCall(address callee, bytes calldata data) external;
+}
 
 contract ModelRegistryTest is Fixture {
     event ModelRegistered(bytes32 indexed modelId, address indexed owner, uint256 layers, uint256 partitions);
@@ -298,6 +304,37 @@ contract ModelRegistryTest is Fixture {
         _try(s, _weightRoots(s), abi.encodeWithSelector(ModelRegistry.VerifierNotContract.selector, 1, node));
         s.verifiers[1] = address(0);
         _try(s, _weightRoots(s), abi.encodeWithSelector(ModelRegistry.VerifierNotContract.selector, 1, address(0)));
+    }
+
+    function test_revert_CommitmentNotWellFormed() public {
+        ModelSpec memory s = _sensitiveSpec();
+        s.seed = 77; // another model than the fixture's
+        verifier.setWellFormed(false);
+        _try(s, _weightRoots(s), abi.encodeWithSelector(ModelRegistry.CommitmentNotWellFormed.selector, 1));
+        // A verifier contract without isWellFormed (here: the registry) counts as "not well-formed".
+        verifier.setWellFormed(true);
+        s.verifiers[1] = address(registry);
+        _try(s, _weightRoots(s), abi.encodeWithSelector(ModelRegistry.CommitmentNotWellFormed.selector, 1));
+        s.verifiers[1] = address(verifier);
+        bytes32 id = _register(s, owner);
+        assertTrue(registry.isRegistered(id));
+    }
+
+    function test_register_asksTheVerifierAboutThePartitionsOwnHeaders() public {
+        ModelSpec memory s = _sensitiveSpec();
+        s.seed = 78;
+        // The sensitive partition is layers 2..3: the verifier is asked about exactly those headers, in
+        // the encoding ProofDemandGame later passes to verifyPartitionProof.
+        LayerHeader[] memory own = new LayerHeader[](2);
+        own[0] = s.headers[1];
+        own[1] = s.headers[2];
+        PartitionSpec memory p = s.partitions[1];
+        VmExpectCall(address(vm))
+            .expectCall(
+                address(verifier),
+                abi.encodeCall(IProofVerifier.isWellFormed, (p.weightCommitment, p.setupId, abi.encode(own)))
+            );
+        _register(s, owner);
     }
 
     // ------------------------------------------------------------------ view errors

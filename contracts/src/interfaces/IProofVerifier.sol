@@ -33,4 +33,15 @@ interface IProofVerifier {
         external
         view
         returns (bool);
+
+    /// @notice True iff `weightCommitment` is proven well-formed under `setupId` for the partition whose
+    ///         layers are `layerHeaders`, i.e. the verifier can accept proofs for that partition.
+    ///         ModelRegistry refuses a sensitive partition for which this is false.
+    /// @param weightCommitment The partition's weight commitment.
+    /// @param setupId The proof system's setup the commitment was made under.
+    /// @param layerHeaders abi.encode(LayerHeader[]) of the partition's layers.
+    function isWellFormed(bytes32 weightCommitment, bytes32 setupId, bytes calldata layerHeaders)
+        external
+        view
+        returns (bool);
 }

@@ -8,6 +8,7 @@ import {IProofVerifier, PartitionStatement} from "../../src/interfaces/IProofVer
 ///         or a revert) is whatever the test last set with `setMode`. It exists so unit tests of
 ///         ProofDemandGame can drive every outcome of a proof demand without a real zk proof; it must
 ///         never be deployed as the verifier of a real model.
+///      Its answer to `isWellFormed` is `setWellFormed`'s (default true: every commitment is "proven").
 /// @dev Optionally, `expectStatement` pins the hash of the statement the game must pass; a different
 ///      statement then makes the double answer false, so tests can check what the game asks.
 contract ToggleVerifier is IProofVerifier {
@@ -22,6 +23,9 @@ contract ToggleVerifier is IProofVerifier {
     /// @notice If non-zero, keccak256(abi.encode(statement)) that a call must carry to be accepted.
     bytes32 public expectedStatementHash;
 
+    /// @notice What `isWellFormed` answers (true unless a test sets it false).
+    bool public wellFormedAnswer = true;
+
     /// @notice Raised in Revert mode.
     error ToggleVerifierReverted();
 
@@ -33,6 +37,16 @@ contract ToggleVerifier is IProofVerifier {
     /// @notice Pins the statement hash (zero to accept any statement).
     function expectStatement(bytes32 statementHash) external {
         expectedStatementHash = statementHash;
+    }
+
+    /// @notice Sets what `isWellFormed` answers.
+    function setWellFormed(bool answer) external {
+        wellFormedAnswer = answer;
+    }
+
+    /// @inheritdoc IProofVerifier
+    function isWellFormed(bytes32, bytes32, bytes calldata) external view returns (bool) {
+        return wellFormedAnswer;
     }
 
     /// @inheritdoc IProofVerifier

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {FieldMath} from "./FieldMath.sol";
+import {
+    CTX_ACT,
+    CTX_ALPHA,
+    CTX_CLAIM,
+    CTX_ELL,
+    CTX_GAMMA,
+    CTX_KIND,
+    CTX_KRHO,
+    CTX_LAMBDA,
+    CTX_LIMBS,
+    CTX_M,
+    CTX_MU_I,
+    CTX_MU_J,
+    CTX_MULT,
+    CTX_N,
+    CTX_P_EV,
+    CTX_PV,
+    CTX_SHIFT,
+    CTX_SIZE,
+    CTX_TAU,
+    CTX_TAU2,
+    CTX_TS,
+    CTX_U,
+    KIND_INFERENCE
+} from "./SumKzgLayout.sol";
+
+/// @title The final sumcheck check of SumKZG-ML v1 (docs/proof-system.md §4, §5, §7 step 5)
+/// @notice Computes the verifier's public values at the sumcheck point u (eq(τ, u_i), eq(τ″, u),
+///         the MLEs of x′, y′, σ, the column vectors and Tα) and checks F(u) = claim from the
+///         prover's final evaluations. Every public MLE costs O(its support): eq tables are split
+///         in a low and a high half, the column vectors live in the first 16 columns, Tα needs one
+///         inversion.
+/// @dev Public values are kept in the context at CTX_PV + 32·slot; the scratch memory after the
+///      context holds the tables.
+library SumKzgRelations {
+    uint256 private constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+
+    // Public value slots (both relations).
+    uint256 private constant PV_EQ_TAU = 0x00;
+    uint256 private constant PV_EQ_TAU2 = 0x20;
+    uint256 private constant PV_TALPHA = 0x40;
+    // Inference.
+    uint256 private constant PV_X = 0x60;
+    uint256 private constant PV_YS = 0x80; // δ0·ỹ′ + cu·Limb·σ̃
+    uint256 private constant PV_D0 = 0xc0;
+    uint256 private constant PV_CRHO = 0xe0;
+    uint256 private constant PV_CU = 0x100;
+    uint256 private constant PV_SEL = 0x120;
+    uint256 private constant PV_TOP = 0x140;
+    // Registration.
+    uint256 private constant PV_SELW = 0x60;
+    uint256 private constant PV_SELB = 0x80;
+    uint256 private constant PV_DN = 0xa0;
+    uint256 private constant PV_CB = 0xc0;
+
+    /// @notice Whether F(u) equals the final sumcheck claim.
+    /// @param c The context, after every challenge was drawn.
+    /// @param xOffset Calldata offset of x (inference only).
+    /// @param yOffset Calldata offset of y (inference only).
+    function finalCheck(uint256 c, uint256 xOffset, uint256 yOffset) internal view returns (bool) {
+        uint256 ell;
+        uint256 muI;
+        uint256 kind;
+        assembly ("memory-safe") {
+            ell := mload(add(c, CTX_ELL))
+            muI := mload(add(c, CTX_MU_I))
+            kind := mload(add(c, CTX_KIND))
+        }
+        _store(c, PV_EQ_TAU, FieldMath.eqPoints(c + CTX_TAU, c + CTX_U, muI));
+        _store(c, PV_EQ_TAU2, FieldMath.eqPoints(c + CTX_TAU2, c + CTX_U, ell));
+        if (!_tAlpha(c, ell)) return false;
+        if (kind == KIND_INFERENCE) {
+            _inferencePublic(c, xOffset, yOffset);
+            return _inferenceF(c) == _load(c, CTX_CLAIM);
+        }
+        _registrationPublic(c);
+        return _registrationF(c) == _load(c, CTX_CLAIM);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Public values
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev T̃α(u) = Σ_{f<TS} eq(u, f)/(α − t_f), accumulated as one fraction N/D (one inversion).
+    ///      t_f = f for f < 256 and, for inference, t_f = λ + (f − 256) above (§3); f has bT = 8 or 9
+    ///      bits and eq(u, f) = w[f mod 8]·wLo[(f div 8) mod 8]·wHi[f div 64]·Π_{v>bT}(1 − u_v).
+    ///      Eight consecutive entries f0 + i share a = α − t_{f0}: Σ_i w_i/(a − i) = P(a)/Q(a) with
+    ///      Q(a) = Π_{i<8}(a − i) = t(t + 6)(t + 10)(t + 12), t = a(a − 7), and P of degree 7 whose
+    ///      coefficients are fixed combinations of the w_i (`_groupCoefficients`): 14 mulmods per 8
+    ///      entries instead of 20.
+    function _tAlpha(uint256 c, uint256 ell) private view returns (bool) {
+        uint256 ts = _load(c, CTX_TS);
+        uint256 bT = ts > 256 ? 9 : 8;
+        uint256 u = c + CTX_U;
+        // Scratch: w (8 words), wLo (8), wHi (up to 8), P's coefficients (7), α + r, α − λ + 256 + r.
+        uint256 w = c + CTX_SIZE;
+        FieldMath.eqTable(w, u, 3);
+        FieldMath.eqTable(w + 0x100, u + 3 * 32, 3);
+        FieldMath.eqTable(w + 0x200, u + 6 * 32, bT - 6);
+        _groupCoefficients(w, w + 0x300);
+        assembly ("memory-safe") {
+            // α + r ≡ α keeps a = α − t_f unreduced and positive (α, r < 2^255, f < 512); from 256
+            // on, a = (α − λ + 256) − f (groups of 8 and blocks of 64 never straddle 256).
+            let r := R
+            let alpha := add(mload(add(c, CTX_ALPHA)), r)
+            mstore(add(w, 0x3e0), alpha)
+            mstore(add(w, 0x400), add(addmod(alpha, sub(r, mload(add(c, CTX_LAMBDA))), r), add(r, 256)))
+        }
+        (uint256 num, uint256 den) = _tAlphaSum(ts, w);
+        if (den == 0) return false; // α is a table value: the table is undefined
+        uint256 z = FieldMath.eqZero(u + 32 * bT, ell - bT);
+        _store(c, PV_TALPHA, mulmod(mulmod(z, num, R), FieldMath.inverse(den), R));
+        return true;
+    }
+
+    /// @dev The fraction N/D of `_tAlpha` over the scratch it prepared at `w`.
+    function _tAlphaSum(uint256 ts, uint256 w) private pure returns (uint256 num, uint256 den) {
+        assembly ("memory-safe") {
+            // P(a) by Horner (p_7 = 1) and Q(a), for a group starting at a (unreduced, ≥ r).
+            function group(a, coefficients, r) -> pa, qa {
+                pa := addmod(a, mload(add(coefficients, 0xc0)), r)
+                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0xa0)), r)
+                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x80)), r)
+                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x60)), r)
+                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x40)), r)
+                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x20)), r)
+                pa := addmod(mulmod(pa, a, r), mload(coefficients), r)
+                let t := mulmod(a, sub(a, 7), r)
+                qa := mulmod(mulmod(t, add(t, 6), r), mulmod(add(t, 10), add(t, 12), r), r)
+            }
+            // Σ over the groups f = base, base + 8, .. < end (one block of 64 at most) of
+            // wLo[group]·P/Q, as a fraction nb/db.
+            function block(base, end, scratch, r) -> nb, db {
+                db := 1
+                for { let f := base } lt(f, end) { f := add(f, 8) } {
+                    let a := sub(mload(add(scratch, 0x3e0)), f)
+                    if gt(f, 255) { a := sub(mload(add(scratch, 0x400)), f) }
+                    let pa, qa := group(a, add(scratch, 0x300), r)
+                    let wl := mload(add(add(scratch, 0x100), shl(2, and(f, 63))))
+                    nb := addmod(mulmod(nb, qa, r), mulmod(mulmod(wl, pa, r), db, r), r)
+                    db := mulmod(db, qa, r)
+                }
+            }
+            let r := R
+            let full := and(ts, not(7))
+            den := 1
+            for { let base := 0 } lt(base, full) { base := add(base, 64) } {
+                let end := add(base, 64)
+                if gt(end, full) { end := full }
+                let nb, db := block(base, end, w, r)
+                let h := mload(add(add(w, 0x200), shr(1, base)))
+                num := addmod(mulmod(num, db, r), mulmod(mulmod(h, nb, r), den, r), r)
+                den := mulmod(den, db, r)
+            }
+            // The last TS mod 8 entries (2 or 4, when k' < 3) one by one.
+            for { let f := full } lt(f, ts) { f := add(f, 1) } {
+                let e := mulmod(mload(add(w, shl(5, and(f, 7)))), mload(add(add(w, 0x100), shl(2, and(f, 56)))), r)
+                e := mulmod(e, mload(add(add(w, 0x200), shl(5, shr(6, f)))), r)
+                let a := sub(mload(add(w, 0x400)), f)
+                num := addmod(mulmod(num, a, r), mulmod(e, den, r), r)
+                den := mulmod(den, a, r)
+            }
+        }
+    }
+
+    /// @dev p_k (k < 7) of P(a) = Σ_{i<8} w_i·Π_{j≠i, j<8}(a − j): p_k = (−1)^(7−k)·Σ_i w_i·|c_{i,k}|,
+    ///      |c_{i,k}| the (integer) coefficients of a^k in Π_{j≠i}(a − j); p_0 = −5040·w_0.
+    function _groupCoefficients(uint256 w, uint256 out) private pure {
+        assembly ("memory-safe") {
+            // Σ_i w_i·c_i over the 8 words at w.
+            function dot8(p, c0, c1, c2, c3, c4, c5, c6, c7, r) -> s {
+                s := addmod(mulmod(mload(p), c0, r), mulmod(mload(add(p, 0x20)), c1, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0x40)), c2, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0x60)), c3, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0x80)), c4, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0xa0)), c5, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0xc0)), c6, r), r)
+                s := addmod(s, mulmod(mload(add(p, 0xe0)), c7, r), r)
+            }
+            let r := R
+            mstore(out, mulmod(sub(r, 5040), mload(w), r))
+            mstore(add(out, 0x20), dot8(w, 13068, 5040, 2520, 1680, 1260, 1008, 840, 720, r))
+            mstore(add(out, 0x40), addmod(sub(r, dot8(w, 13132, 8028, 5274, 3796, 2952, 2412, 2038, 1764, r)), 0, r))
+            mstore(add(out, 0x60), dot8(w, 6769, 5104, 3929, 3112, 2545, 2144, 1849, 1624, r))
+            mstore(add(out, 0x80), addmod(sub(r, dot8(w, 1960, 1665, 1420, 1219, 1056, 925, 820, 735, r)), 0, r))
+            mstore(add(out, 0xa0), dot8(w, 322, 295, 270, 247, 226, 207, 190, 175, r))
+            mstore(add(out, 0xc0), addmod(sub(r, dot8(w, 28, 27, 26, 25, 24, 23, 22, 21, r)), 0, r))
+        }
+    }
+
+    /// @dev x̃′(u_j), ỹ′(u_i), σ̃(u_i) and the column vectors δ0, cρ, cu, sel, top at u_j.
+    function _inferencePublic(uint256 c, uint256 xOffset, uint256 yOffset) private pure {
+        _columnsPublic(c, xOffset);
+        _rowsPublic(c, yOffset);
+    }
+
+    /// @dev Columns: variables μ_i+1..ℓ, split in a low part of a ≥ 4 variables (so the first 16
+    ///      columns are in the low table) and a high part.
+    function _columnsPublic(uint256 c, uint256 xOffset) private pure {
+        uint256 muJ = _load(c, CTX_MU_J);
+        uint256 n = _load(c, CTX_N);
+        uint256 tLo = c + CTX_SIZE;
+        uint256 a = (muJ + 1) / 2;
+        if (a < 4) a = 4;
+        uint256 tHi = tLo + (uint256(32) << a);
+        uint256 w = c + CTX_U + 32 * _load(c, CTX_MU_I);
+        FieldMath.eqTable(tLo, w, a);
+        FieldMath.eqTable(tHi, w + 32 * a, muJ - a);
+        // x′ = (x, 1, 0, ...): Σ_{j<n} x_j·eq(u_j, j) + eq(u_j, n).
+        uint256 dot = _dotBytes(xOffset, n, tLo, a, 0);
+        dot = addmod(dot, R - mulmod(128, FieldMath.eqPrefixSum(w, muJ, n), R), R);
+        uint256 en = mulmod(_load(tLo, 32 * (n & ((uint256(1) << a) - 1))), _load(tHi, 32 * (n >> a)), R);
+        _store(c, PV_X, addmod(dot, en, R));
+        _columns(c, tLo, _load(tHi, 0));
+    }
+
+    /// @dev Rows: variables 1..μ_i, split in halves. y′ and σ enter F only as δ0·ỹ′ + cu·Limb·σ̃ (see
+    ///      `_inferenceA`), so that one sum is computed, through a table (128 words for relu, 256
+    ///      for none) coef(y) = δ0·y + cu·Limb·σ(y): σ = +1 where y = 127, −1 where y = lo (0 for
+    ///      relu, −128 for none). Padded rows have y′ = 0, so σ = −1 there for relu:
+    ///      Σ_{i≥m} eq = 1 − Σ_{i<m} eq.
+    function _rowsPublic(uint256 c, uint256 yOffset) private pure {
+        uint256 muI = _load(c, CTX_MU_I);
+        bool relu = _load(c, CTX_ACT) == 1;
+        uint256 tLo = c + CTX_SIZE;
+        uint256 a = (muI + 1) / 2;
+        uint256 tHi = tLo + (uint256(32) << a);
+        FieldMath.eqTable(tLo, c + CTX_U, a);
+        FieldMath.eqTable(tHi, c + CTX_U + 32 * a, muI - a);
+        uint256 table = tHi + (uint256(32) << (muI - a));
+        uint256 w2;
+        assembly ("memory-safe") {
+            // cu·Limb(u)
+            w2 := mulmod(mload(add(add(c, CTX_PV), PV_CU)), calldataload(add(mload(add(c, CTX_P_EV)), 0x20)), R)
+        }
+        _rowTable(table, _load(c, CTX_PV + PV_D0), w2, relu);
+        uint256 m = _load(c, CTX_M);
+        uint256 ys = _dotBytes(yOffset, m, tLo, a, table);
+        if (relu) {
+            // Σ_{i<m} eq(u_i, i); the closed form needs m < 2^μ_i, and the sum over all rows is 1.
+            uint256 count = m == uint256(1) << muI ? 1 : FieldMath.eqPrefixSum(c + CTX_U, muI, m);
+            ys = addmod(ys, R - mulmod(w2, addmod(1, R - count, R), R), R);
+        }
+        _store(c, PV_YS, ys);
+    }
+
+    /// @dev δ0, cρ, cu, sel, top at u_j from the low column table (first 16 columns) and the factor
+    ///      `h0` = eq(high column variables, 0).
+    function _columns(uint256 c, uint256 tLo, uint256 h0) private pure {
+        uint256 kRho = _load(c, CTX_KRHO);
+        uint256 limbs = _load(c, CTX_LIMBS);
+        uint256 cRho;
+        uint256 cU;
+        uint256 sel;
+        assembly ("memory-safe") {
+            let r := R
+            for { let t := 0 } lt(t, limbs) { t := add(t, 1) } {
+                let e := mload(add(tLo, shl(5, t)))
+                sel := addmod(sel, e, r)
+                switch lt(t, kRho)
+                case 1 { cRho := addmod(cRho, mulmod(shl(shl(3, t), 1), e, r), r) }
+                default { cU := addmod(cU, mulmod(shl(shl(3, sub(t, kRho)), 1), e, r), r) }
+            }
+        }
+        _store(c, PV_D0, mulmod(_load(tLo, 0), h0, R));
+        _store(c, PV_CRHO, mulmod(cRho, h0, R));
+        _store(c, PV_CU, mulmod(cU, h0, R));
+        _store(c, PV_SEL, mulmod(sel, h0, R));
+        _store(c, PV_TOP, mulmod(_load(tLo, 32 * (kRho - 1)), h0, R));
+    }
+
+    /// @dev selW, δn (closed forms), selB and cb (first 4 columns) at u_j.
+    function _registrationPublic(uint256 c) private pure {
+        uint256 muI = _load(c, CTX_MU_I);
+        uint256 muJ = _load(c, CTX_MU_J);
+        uint256 n = _load(c, CTX_N);
+        uint256 w = c + CTX_U + 32 * muI;
+        _store(c, PV_SELW, FieldMath.eqPrefixSum(w, muJ, n));
+        _store(c, PV_DN, FieldMath.eqIndex(w, muJ, n));
+        uint256 t = c + CTX_SIZE;
+        FieldMath.eqTable(t, w, 2);
+        uint256 z = FieldMath.eqZero(w + 64, muJ - 2);
+        uint256 t0 = _load(t, 0);
+        uint256 t1 = _load(t, 32);
+        uint256 t2 = _load(t, 64);
+        uint256 t3 = _load(t, 96);
+        uint256 selB = addmod(addmod(t0, t1, R), addmod(t2, t3, R), R);
+        uint256 cb =
+            addmod(addmod(t0, mulmod(1 << 8, t1, R), R), addmod(mulmod(1 << 16, t2, R), mulmod(1 << 24, t3, R), R), R);
+        _store(c, PV_SELB, mulmod(selB, z, R));
+        _store(c, PV_CB, mulmod(cb, z, R));
+    }
+
+    /// @dev Σ_i coef(v_i)·eq(w, i) over a byte vector v of `len` bytes at calldata `offset`, with
+    ///      eq(w, i) = lo[i mod 2^a]·hi[i div 2^a] (the low table at `tLo`, 2^a words, the high table
+    ///      right after it). coef(b) is b ^ 0x80 (= int8(b) + 128) when `table` is 0, else the word
+    ///      at `table + 32·b`.
+    function _dotBytes(uint256 offset, uint256 len, uint256 tLo, uint256 a, uint256 table)
+        private
+        pure
+        returns (uint256 acc)
+    {
+        assembly ("memory-safe") {
+            // One block of (qe − q)/32 entries, 8 bytes of calldata at a time.
+            function plainBlock(p, q, qe) -> s, pNext {
+                let r := R
+                for {} lt(add(q, 0xe0), qe) { q := add(q, 0x100) } {
+                    let w := xor(calldataload(p), 0x8080808080808080808080808080808080808080808080808080808080808080)
+                    s := addmod(s, mulmod(byte(0, w), mload(add(q, 0x0)), r), r)
+                    s := addmod(s, mulmod(byte(1, w), mload(add(q, 0x20)), r), r)
+                    s := addmod(s, mulmod(byte(2, w), mload(add(q, 0x40)), r), r)
+                    s := addmod(s, mulmod(byte(3, w), mload(add(q, 0x60)), r), r)
+                    s := addmod(s, mulmod(byte(4, w), mload(add(q, 0x80)), r), r)
+                    s := addmod(s, mulmod(byte(5, w), mload(add(q, 0xa0)), r), r)
+                    s := addmod(s, mulmod(byte(6, w), mload(add(q, 0xc0)), r), r)
+                    s := addmod(s, mulmod(byte(7, w), mload(add(q, 0xe0)), r), r)
+                    p := add(p, 8)
+                }
+                for {} lt(q, qe) { q := add(q, 0x20) } {
+                    s := addmod(s, mulmod(xor(shr(248, calldataload(p)), 0x80), mload(q), r), r)
+                    p := add(p, 1)
+                }
+                pNext := p
+            }
+            function tableBlock(p, q, qe, tbl) -> s, pNext {
+                let r := R
+                for {} lt(add(q, 0xe0), qe) { q := add(q, 0x100) } {
+                    let w := calldataload(p)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(0, w)))), mload(add(q, 0x0)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(1, w)))), mload(add(q, 0x20)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(2, w)))), mload(add(q, 0x40)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(3, w)))), mload(add(q, 0x60)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(4, w)))), mload(add(q, 0x80)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(5, w)))), mload(add(q, 0xa0)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(6, w)))), mload(add(q, 0xc0)), r), r)
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, byte(7, w)))), mload(add(q, 0xe0)), r), r)
+                    p := add(p, 8)
+                }
+                for {} lt(q, qe) { q := add(q, 0x20) } {
+                    s := addmod(s, mulmod(mload(add(tbl, shl(5, shr(248, calldataload(p))))), mload(q), r), r)
+                    p := add(p, 1)
+                }
+                pNext := p
+            }
+            let hiPtr := add(tLo, shl(5, shl(a, 1)))
+            len := add(offset, len) // the end
+            for {} lt(offset, len) { hiPtr := add(hiPtr, 0x20) } {
+                let qe := sub(len, offset)
+                if gt(qe, shl(a, 1)) { qe := shl(a, 1) }
+                qe := add(tLo, shl(5, qe))
+                let s := 0
+                switch table
+                case 0 { s, offset := plainBlock(offset, tLo, qe) }
+                default { s, offset := tableBlock(offset, tLo, qe, table) }
+                acc := addmod(acc, mulmod(s, mload(hiPtr), R), R)
+            }
+        }
+    }
+
+    /// @dev Writes at `table` the words coef(b) = w1·int8(b) + w2·σ(b) for the bytes b < 0x80 and, unless
+    ///      `relu` (whose outputs are all below 0x80), b ≥ 0x80 too; σ(b) = +1 for b = 0x7f, −1 for
+    ///      b = lo (0x00 for relu, 0x80 for none), else 0.
+    function _rowTable(uint256 table, uint256 w1, uint256 w2, bool relu) private pure {
+        assembly ("memory-safe") {
+            // Eight consecutive words from t on, stepping by w1; returns the next t.
+            function run8(p, t, w1_, r) -> next {
+                mstore(add(p, 0x0), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0x20), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0x40), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0x60), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0x80), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0xa0), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0xc0), t)
+                t := addmod(t, w1_, r)
+                mstore(add(p, 0xe0), t)
+                t := addmod(t, w1_, r)
+                next := t
+            }
+            let r := R
+            // b = 0..127: b·w1.
+            let t := 0
+            for { let p := table } lt(p, add(table, 0x1000)) { p := add(p, 0x100) } { t := run8(p, t, w1, r) }
+            let low := table
+            switch relu
+            case 0 {
+                // b = 128..255: (b − 256)·w1, from −128·w1.
+                t := addmod(sub(r, mulmod(128, w1, r)), 0, r)
+                for { let p := add(table, 0x1000) } lt(p, add(table, 0x2000)) { p := add(p, 0x100) } {
+                    t := run8(p, t, w1, r)
+                }
+                low := add(table, 0x1000)
+            }
+            let p := add(table, shl(5, 0x7f))
+            mstore(p, addmod(mload(p), w2, r))
+            mstore(low, addmod(mload(low), sub(r, w2), r))
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // F(u)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev F = eq(τ,i)·A + γ·B1 + γ²·eq(τ″,(i,j))·B2 (§5) from the evaluations W′, Limb, H, Mu.
+    function _inferenceF(uint256 c) private pure returns (uint256 f) {
+        uint256 aTerm = _inferenceA(c);
+        assembly ("memory-safe") {
+            let r := R
+            let pv := add(c, CTX_PV)
+            let ev := mload(add(c, CTX_P_EV))
+            let hEv := calldataload(add(ev, 0x40))
+            let sel := mload(add(pv, PV_SEL))
+            // B1 = sel·H − Mu·Tα
+            let b1 :=
+                addmod(
+                    mulmod(sel, hEv, r),
+                    sub(r, mulmod(calldataload(add(ev, 0x60)), mload(add(pv, PV_TALPHA)), r)),
+                    r
+                )
+            // B2 = H·(α − Limb − λ·top) − sel
+            let t :=
+                addmod(calldataload(add(ev, 0x20)), mulmod(mload(add(c, CTX_LAMBDA)), mload(add(pv, PV_TOP)), r), r)
+            t := addmod(mload(add(c, CTX_ALPHA)), sub(r, t), r)
+            let b2 := addmod(mulmod(hEv, t, r), sub(r, sel), r)
+            let gamma := mload(add(c, CTX_GAMMA))
+            f := mulmod(mload(add(pv, PV_EQ_TAU)), aTerm, r)
+            f := addmod(f, mulmod(gamma, b1, r), r)
+            f := addmod(f, mulmod(mulmod(mulmod(gamma, gamma, r), mload(add(pv, PV_EQ_TAU2)), r), b2, r), r)
+        }
+    }
+
+    /// @dev A = M·W′·x′ + δ0·(2^{k−1} − 2^k·y′) − (cρ + 2^k·σ·cu)·Limb at u.
+    function _inferenceA(uint256 c) private pure returns (uint256 aTerm) {
+        assembly ("memory-safe") {
+            let r := R
+            let pv := add(c, CTX_PV)
+            let ev := mload(add(c, CTX_P_EV))
+            let k := mload(add(c, CTX_SHIFT))
+            let twoK := shl(k, 1)
+            aTerm := mulmod(mulmod(mload(add(c, CTX_MULT)), calldataload(ev), r), mload(add(pv, PV_X)), r)
+            // + δ0·2^{k−1} − 2^k·(δ0·ỹ′ + cu·Limb·σ̃) − cρ·Limb
+            aTerm := addmod(aTerm, mulmod(mload(add(pv, PV_D0)), shl(sub(k, 1), 1), r), r)
+            aTerm := addmod(aTerm, sub(r, mulmod(twoK, mload(add(pv, PV_YS)), r)), r)
+            aTerm := addmod(aTerm, sub(r, mulmod(mload(add(pv, PV_CRHO)), calldataload(add(ev, 0x20)), r)), r)
+        }
+    }
+
+    /// @dev F = eq(τ,i)·A_R + γ·B1 + γ²·eq(τ″,(i,j))·B2W + γ³·eq(τ″,(i,j))·B2B (§4) from the
+    ///      evaluations W′, BL, HW, HB, Mu.
+    function _registrationF(uint256 c) private pure returns (uint256 f) {
+        uint256 b2 = _registrationB2(c);
+        assembly ("memory-safe") {
+            let r := R
+            let pv := add(c, CTX_PV)
+            let ev := mload(add(c, CTX_P_EV))
+            // A_R = δn·(W′ + 2^31) − cb·BL
+            let t := mulmod(mload(add(pv, PV_DN)), addmod(calldataload(ev), 0x80000000, r), r)
+            t := addmod(t, sub(r, mulmod(mload(add(pv, PV_CB)), calldataload(add(ev, 0x20)), r)), r)
+            f := mulmod(mload(add(pv, PV_EQ_TAU)), t, r)
+            // B1 = selW·HW + selB·HB − Mu·Tα
+            t := mulmod(mload(add(pv, PV_SELW)), calldataload(add(ev, 0x40)), r)
+            t := addmod(t, mulmod(mload(add(pv, PV_SELB)), calldataload(add(ev, 0x60)), r), r)
+            t := addmod(t, sub(r, mulmod(calldataload(add(ev, 0x80)), mload(add(pv, PV_TALPHA)), r)), r)
+            let gamma := mload(add(c, CTX_GAMMA))
+            f := addmod(f, mulmod(gamma, t, r), r)
+            // γ²·eq(τ″, u)·(B2W + γ·B2B)
+            t := mulmod(mulmod(gamma, gamma, r), mload(add(pv, PV_EQ_TAU2)), r)
+            f := addmod(f, mulmod(t, b2, r), r)
+        }
+    }
+
+    /// @dev B2W + γ·B2B with B2W = HW·(α − W′ − 128) − selW and B2B = HB·(α − BL) − selB at u.
+    function _registrationB2(uint256 c) private pure returns (uint256 b2) {
+        assembly ("memory-safe") {
+            let r := R
+            let pv := add(c, CTX_PV)
+            let ev := mload(add(c, CTX_P_EV))
+            let alpha := mload(add(c, CTX_ALPHA))
+            let t := addmod(alpha, sub(r, addmod(calldataload(ev), 128, r)), r)
+            let b2w := addmod(mulmod(calldataload(add(ev, 0x40)), t, r), sub(r, mload(add(pv, PV_SELW))), r)
+            t := addmod(alpha, sub(r, calldataload(add(ev, 0x20))), r)
+            let b2b := addmod(mulmod(calldataload(add(ev, 0x60)), t, r), sub(r, mload(add(pv, PV_SELB))), r)
+            b2 := addmod(b2w, mulmod(mload(add(c, CTX_GAMMA)), b2b, r), r)
+        }
+    }
+
+    function _load(uint256 base, uint256 offset) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := mload(add(base, offset))
+        }
+    }
+
+    function _store(uint256 c, uint256 slot, uint256 v) private pure {
+        assembly ("memory-safe") {
+            mstore(add(add(c, CTX_PV), slot), v)
+        }
+    }
+}
