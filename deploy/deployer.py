@@ -9,7 +9,9 @@ Introduction
 2. compile (:func:`deploy.compiler.compile_contracts`, cached);
 3. refuse an account that cannot pay for the deployment, saying how much it needs;
 4. deploy ``StakeManager``, ``ModelRegistry``, ``InferenceMarket`` and the three dispute games, each
-   built from the preset's :class:`~protocol.params.MarketParams`;
+   built from the preset's :class:`~protocol.params.MarketParams`, then the proof verifier
+   ``SumKzgVerifier`` (:data:`PROOF_VERIFIER`, no constructor arguments: its setup is pinned in
+   its code), which model owners name as the verifier of their sensitive partitions;
 5. give the dispute games their roles in ``StakeManager`` (slash, bonds) and ``InferenceMarket``
    (open, close and convict claims): each wiring call can be made once, by the deployer;
 6. return the :class:`~deploy.deployments.Deployment` (the caller saves it).
@@ -31,10 +33,16 @@ from .anvil import ANVIL_CHAIN_ID, ANVIL_DEFAULT_KEYS
 from .compiler import CompiledContract, compile_contracts
 from .deployments import CONTRACT_NAMES, Deployment
 
-DEPLOY_GAS_BUDGET = 12_000_000
+DEPLOY_GAS_BUDGET = 16_000_000
 """Upper bound on the gas of a whole deployment (a test checks the real figure stays below it)."""
 
 DISPUTE_GAMES = ("FraudProofGame", "DataAvailabilityGame", "ProofDemandGame")
+
+PROOF_VERIFIER = "SumKzgVerifier"
+"""The deployed :class:`IProofVerifier` of SumKZG-ML v1 (docs/proof-system.md)."""
+
+MAX_CODE_SIZE = 24_576
+"""EIP-170: the largest runtime code a contract may have on Ethereum mainnet and most L2s."""
 
 
 class WellKnownKeyError(OpzkError):
@@ -47,6 +55,10 @@ class UnderfundedKeyError(OpzkError):
 
 class PresetError(OpzkError):
     """A preset file is missing or malformed."""
+
+
+class CodeSizeError(OpzkError):
+    """A contract's runtime code is over the EIP-170 limit (:data:`MAX_CODE_SIZE`)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,24 @@ def check_funds(client: ChainClient) -> None:
         )
 
 
+def check_code_sizes(contracts: dict[str, CompiledContract]) -> None:
+    """
+    Refuses a build in which a contract of the deployment has runtime code over the EIP-170 limit.
+
+    Raises
+    ------
+    CodeSizeError
+        Naming the contract, its size and the limit.
+    """
+    for name in CONTRACT_NAMES:
+        size = len(contracts[name].deployed_bytecode.removeprefix("0x")) // 2
+        if size > MAX_CODE_SIZE:
+            raise CodeSizeError(
+                f"{name} has {size:,} bytes of runtime code, over the EIP-170 limit of "
+                f"{MAX_CODE_SIZE:,}: chains that enforce it would refuse the deployment"
+            )
+
+
 def deploy_marketplace(
     client: ChainClient,
     preset: Preset,
@@ -122,12 +152,14 @@ def deploy_marketplace(
     """
     Deploys and wires every contract of the marketplace with ``preset``; returns the record.
 
-    Raises :class:`WellKnownKeyError`, :class:`UnderfundedKeyError`, or the
-    :mod:`protocol.errors` exception of a reverted step (nothing after it is sent).
+    Raises :class:`WellKnownKeyError`, :class:`UnderfundedKeyError`, :class:`CodeSizeError`
+    (before anything is sent), or the :mod:`protocol.errors` exception of a reverted step (nothing
+    after it is sent).
     """
     check_key_allowed(client)
     check_funds(client)
     contracts = compiled if compiled is not None else compile_contracts()
+    check_code_sizes(contracts)
     params = preset.params.as_abi_tuple()
     start_block = int(client.w3.eth.block_number) + 1
     addresses: dict[str, str] = {}
@@ -142,6 +174,7 @@ def deploy_marketplace(
     registry = deploy("ModelRegistry")
     market = deploy("InferenceMarket", registry, stakes, params)
     games = [deploy(name, market, params) for name in DISPUTE_GAMES]
+    deploy(PROOF_VERIFIER)
 
     stake_manager = client.contract(stakes, contracts["StakeManager"].abi)
     client.send(stake_manager.functions.wireDisputeGames(games))

@@ -33,8 +33,10 @@ CONTRACT_NAMES = (
     "FraudProofGame",
     "DataAvailabilityGame",
     "ProofDemandGame",
+    "SumKzgVerifier",
 )
-"""Every contract of a deployment, in deployment order."""
+"""Every contract of a deployment, in deployment order (``SumKzgVerifier``: the on-chain verifier
+of SumKZG-ML proofs, docs/proof-system.md, named as the verifier of sensitive partitions)."""
 
 
 class DeploymentsFileError(OpzkError):
@@ -147,7 +149,9 @@ def load_deployment(path: Path) -> Deployment:
         raise DeploymentsFileError(f"{path} is malformed: {exc!r}") from exc
     missing = [name for name in CONTRACT_NAMES if name not in deployment.addresses]
     if missing:
-        raise DeploymentsFileError(f"{path} lacks contracts {missing}")
+        raise DeploymentsFileError(
+            f"{path} lacks contracts {missing} (written by an older `opzk deploy`? deploy again)"
+        )
     if deployment.abis_hash != recorded_hash:
         raise DeploymentsFileError(f"{path}: the ABIs do not match abisHash (edited by hand?)")
     return deployment

@@ -5,7 +5,13 @@
   finalizer until SIGTERM/SIGINT. Refuses to start below the minimum stake.
 - ``opzk node stake --amount ETH --config FILE``: deposit stake (the node never stakes by itself).
 - ``opzk node register-model --config FILE``: register the configured models that the registry does
-  not know yet (the node's account becomes their owner).
+  not know yet (the node's account becomes their owner). A model with sensitive partitions is
+  registered with the deployment's ``SumKzgVerifier`` after its commitments are proven well-formed,
+  from the commitment sidecar next to the model file (:mod:`models.sensitive`).
+  ``--sensitive-layer N`` first makes layer ``N`` of each configured model private: it writes the
+  model with that layer as a sensitive partition and its secret commitment sidecar (mode 0600) under
+  ``<data_dir>/models/`` (or ``--out DIR``), reusing them when they are already there, and prints
+  the path to serve.
 - ``opzk node info --config FILE``: address, stake, models and whether they are registered.
 
 ``python -m node …`` is the same as ``opzk node …``.
@@ -15,14 +21,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from protocol.errors import OpzkError
 
 from .settings import CONFIG_ENV, NodeSettings, load_settings
+
+if TYPE_CHECKING:
+    from protocol.model import QuantizedModel
 
 WEI_PER_ETH = 10**18
 
@@ -61,6 +72,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     reg_p = sub.add_parser("register-model", help="register the configured models on-chain")
     common(reg_p)
+    reg_p.add_argument(
+        "--sensitive-layer",
+        type=int,
+        metavar="N",
+        help="make layer N (1-based) of each model a private (sensitive) partition first",
+    )
+    reg_p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="with --sensitive-layer: where the private model and its commitment sidecar go "
+        "(default <data_dir>/models)",
+    )
     reg_p.set_defaults(run=register_command)
 
     info_p = sub.add_parser("info", help="print the node's address, stake and models")
@@ -153,20 +177,95 @@ def stake_command(args: argparse.Namespace) -> int:
 
 def register_command(args: argparse.Namespace) -> int:
     """``opzk node register-model``."""
+    from models.sensitive import load_sidecar, register_sensitive_model, sensitive_partitions
+
     from .chainio import NodeChain
     from .runtime import serve_model
 
+    if args.out is not None and args.sensitive_layer is None:
+        raise SensitiveLayerError("--out goes with --sensitive-layer N")
     settings, chain = _chain(args)
     assert isinstance(chain, NodeChain)
-    for path in settings.models:
-        served = serve_model(path)
-        name = f"0x{served.model_id.hex()} ({path.name})"
-        if chain.is_registered(served.model_id):
+    for configured in settings.models:
+        path, model = configured, serve_model(configured).model
+        if args.sensitive_layer is not None:
+            out = args.out if args.out is not None else settings.data_dir / "models"
+            path, model = _private_variant(configured, model, args.sensitive_layer, out)
+        model_id = bytes(model.model_id())
+        name = f"0x{model_id.hex()} ({path.name})"
+        if chain.is_registered(model_id):
             print(f"model {name} is already registered")
             continue
-        chain.market.register_model(served.model)
+        if sensitive_partitions(model):
+            done = register_sensitive_model(chain.market, model, load_sidecar(path, model))
+            proven = ", ".join(str(i) for i in sorted(done.commitment_txs)) or "none (known)"
+            print(
+                f"registered model {name} as {chain.address}; sensitive partitions verified by "
+                f"{done.verifier} (commitments proven now: {proven})"
+            )
+            continue
+        chain.market.register_model(model)
         print(f"registered model {name} as {chain.address}")
     return 0
+
+
+class SensitiveLayerError(OpzkError):
+    """``--sensitive-layer`` cannot be applied to a configured model."""
+
+
+def _private_variant(
+    path: Path, model: QuantizedModel, layer: int, out: Path
+) -> tuple[Path, QuantizedModel]:
+    """
+    The model file to register with layer ``layer`` private: ``path`` itself when that layer is
+    already a one-layer sensitive partition of it; else ``<out>/<stem>-sensitive-<layer>.opzkmodel``
+    with its sidecar, reused when both exist (a new commitment would be a new model id), written
+    otherwise.
+    """
+    import numpy as np
+
+    from models.sensitive import (
+        load_sidecar,
+        make_sensitive,
+        partition_of_layer,
+        sidecar_path,
+        write_sidecar,
+    )
+    from models.store import load_model, save_model
+    from sumkzg import load_setup
+
+    spec = model.partitions[partition_of_layer(model, layer)]
+    if spec.sensitive:
+        if spec.first_layer != spec.last_layer:
+            raise SensitiveLayerError(
+                f"{path}: layer {layer} is inside the sensitive partition of layers "
+                f"{spec.first_layer}..{spec.last_layer} (SumKZG-ML v1 proves one layer)"
+            )
+        return path, model
+    target = out / f"{path.stem}-sensitive-{layer}{path.suffix or '.opzkmodel'}"
+    if target.is_file():
+        existing = load_model(target)
+        same = len(existing.layers) == len(model.layers) and all(
+            np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
+            for a, b in zip(existing.layers, model.layers, strict=True)
+        )
+        if not same:
+            raise SensitiveLayerError(
+                f"{target} exists but is not {path} with layer {layer} private; move it away"
+            )
+        load_sidecar(target, existing)
+        print(f"using the private model {target} (sidecar {sidecar_path(target)})")
+        return target, existing
+    private, commitment = make_sensitive(model, layer, load_setup())
+    out.mkdir(parents=True, exist_ok=True)
+    sidecar = write_sidecar(target, private, commitment)
+    save_model(private, target)
+    os.chmod(target, 0o600)  # it holds the private layer's weights
+    print(
+        f"wrote {target} (layer {layer} private) and its commitment sidecar {sidecar}: keep both "
+        f'secret and backed up; serve the model with models = ["{target}"]'
+    )
+    return target, private
 
 
 def info_command(args: argparse.Namespace) -> int:

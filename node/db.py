@@ -162,6 +162,29 @@ onchain_requests = Table(
 """On-chain requests assigned to this node (:mod:`node.onchain`): their own id space (the
 contract's ``requestId``), apart from the off-chain ``receipts``."""
 
+onchain_disputes = Table(
+    "onchain_disputes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        BigInteger,
+        ForeignKey("onchain_requests.request_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(32), nullable=False),
+    Column("game", String(42), nullable=False),
+    Column("challenge_id", BigInteger, nullable=True),
+    Column("trace_index", Integer, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("tx_hash", LargeBinary(32), nullable=False),
+    Column("block", BigInteger, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+"""Dispute history per on-chain request (:mod:`node.request_disputes`), in chain order: the same
+rows as ``disputes``, keyed by the contract's request id."""
+
 cursors = Table(
     "cursors",
     metadata,

@@ -12,7 +12,8 @@ deadline. The pieces:
   ``onchain_requests`` table (status ``pending``) in the same transaction as its cursor, so each is
   seen exactly once, and applies ``RequestFulfilled`` (``committed``), ``RequestFinalized``
   (``finalized``), ``RequestRefunded`` (``refunded``) and ``ClaimSlashed`` with source ``Request``
-  (``slashed``);
+  (``slashed``); every dispute event on a request's claim goes to its dispute history, and a data
+  challenge on it to the responder (:mod:`node.request_disputes`);
 - :meth:`OnchainRequests.fulfil_once` (the ``onchain`` job) runs the model on the pending
   requests, stores output and trace, and fulfils every one still before its deadline in **one**
   ``fulfil`` transaction per round. As for batches, the transaction hash is recorded before it is
@@ -24,9 +25,11 @@ deadline. The pieces:
 
 Id spaces: on-chain request ids are the contract's ``requestId`` and collide with the node's own
 off-chain request ids, so they live in their own table and are read at ``GET /v1/requests`` and
-``GET /v1/requests/{onchain_id}`` (with ``source: "request"``, the fulfil transaction and the
-status); ``/v1/receipts`` stays the off-chain (batched) receipts. A request's receipt leaf is
-built exactly like an off-chain one (:func:`node.claims.build_receipts`), with the on-chain id.
+``GET /v1/requests/{onchain_id}`` (with ``source: "request"``, the fulfil transaction, the status
+and the dispute history), their traces at ``GET /v1/requests/{onchain_id}/trace``
+(:mod:`node.request_traces`); ``/v1/receipts`` stays the off-chain (batched) receipts. A
+request's receipt leaf is built exactly like an off-chain one (:func:`node.claims.build_receipts`),
+with the on-chain id.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from .events import (
 )
 from .metrics import NodeMetrics
 from .records import OnchainRequestRecord, OnchainStatus
+from .request_disputes import apply_claim_event
 from .runtime import ModelRuntime
 from .store import Store, StoreWriter
 
@@ -77,10 +81,13 @@ def ensure_serving(chain: NodeChain, model_ids: Sequence[bytes]) -> list[bytes]:
     return started
 
 
-def apply_event(w: StoreWriter, node: str, event: ChainEvent) -> int | None:
+def apply_event(
+    w: StoreWriter, node: str, event: ChainEvent, metrics: NodeMetrics | None = None
+) -> int | None:
     """
     Applies an on-chain request event inside the watcher's transaction: 1 if it concerned this
-    node, 0 if not, None if ``event`` is not about on-chain requests.
+    node, 0 if not, None if ``event`` is not about on-chain requests (nor about the claim of one
+    of this node's: :func:`node.request_disputes.apply_claim_event`).
     """
     if isinstance(event, InferenceRequested):
         if event.node.lower() != node.lower():
@@ -110,10 +117,9 @@ def apply_event(w: StoreWriter, node: str, event: ChainEvent) -> int | None:
     if isinstance(event, ClaimSlashed) and event.source == CLAIM_SOURCE_REQUEST:
         if event.node.lower() != node.lower():
             return 0
-        return int(
-            w.onchain_status(event.container_id, OnchainStatus.SLASHED, tx_hash=event.tx_hash)
-        )
-    return None
+        slashed = w.onchain_status(event.container_id, OnchainStatus.SLASHED, tx_hash=event.tx_hash)
+        return max(int(slashed), apply_claim_event(w, node, event, metrics) or 0)
+    return apply_claim_event(w, node, event, metrics)
 
 
 class OnchainRequests:

@@ -6,11 +6,13 @@ Introduction
 A challenger who could not get a committed trace vector from the node opens a challenge on-chain
 (``DataAvailabilityGame.challenge``); the watcher records it. :func:`answer_challenges` publishes
 the stored vector with its proof against the receipt's trace root
-(``DataAvailabilityGame.publish``), which pays the challenger's bond to the node. A challenge that
-is no longer open on-chain (someone else published, or it timed out) or whose claim the node has no
-record of is marked so and left; any other failure is retried at the next round, until the
-deadline. A node in cheat mode (:mod:`node.cheats`, Anvil only) never publishes a vector of a trace
-it withholds.
+(``DataAvailabilityGame.publish``), which pays the challenger's bond to the node; a challenge on
+the claim of one of its on-chain requests is answered from that request's trace
+(:func:`node.request_disputes.answer_request_challenge`). A challenge that is no longer open
+on-chain (someone else published, or it timed out) or whose claim the node has no record of is
+marked so and left; any other failure is retried at the next round, until the deadline. A node
+in cheat mode (:mod:`node.cheats`, Anvil only) never publishes a vector of a trace it withholds
+(on-chain requests are never cheated on).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .chainio import NodeChain
 from .claims import split_trace
 from .metrics import NodeMetrics
 from .records import ChallengeStatus, DataChallengeRecord
+from .request_disputes import answer_request_challenge, request_of_challenge
 from .runtime import ModelRuntime
 from .store import Store
 
@@ -59,6 +62,9 @@ def _answer(
     challenge: DataChallengeRecord,
     metrics: NodeMetrics | None,
 ) -> bool:
+    onchain = request_of_challenge(store, challenge)
+    if onchain is not None:
+        return answer_request_challenge(store, chain, runtime, challenge, onchain, metrics)
     receipt = store.receipt(challenge.request_id) if challenge.request_id is not None else None
     if receipt is None:
         _close(store, challenge, ChallengeStatus.UNANSWERABLE, "unknown claim")

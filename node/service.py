@@ -8,9 +8,10 @@ chain and deployment, the key, the models, the database and that it belongs to t
 deployment and account). :meth:`NodeService.check_stake` refuses to go on below the minimum stake,
 naming the command that deposits it: the node never stakes by itself. The app's startup starts the
 receipt writer and the background jobs (batcher, watcher, on-chain requests
-(:mod:`node.onchain`), responder, finalizer); its shutdown stops
-the jobs, then commits whatever receipts are still queued. :func:`run_node` serves it with uvicorn,
-which shuts down cleanly on SIGTERM and SIGINT.
+(:mod:`node.onchain`), responder, proof responder, finalizer) and the prover's worker thread
+(:mod:`node.prover`: proofs are made there, off the request path and off the chain job); its
+shutdown stops the jobs and the prover, then commits whatever receipts are still queued.
+:func:`run_node` serves it with uvicorn, which shuts down cleanly on SIGTERM and SIGINT.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .metrics import NodeMetrics
 from .onchain import OnchainRequests, ensure_serving
 from .pipeline import InferencePipeline
 from .proofs import BatchProofs
+from .prover import ProofResponder
 from .responder import answer_challenges
 from .runtime import ModelRuntime
 from .scheduler import NodeScheduler
@@ -75,6 +77,7 @@ class NodeService:
     watcher: Watcher
     scheduler: NodeScheduler
     onchain: OnchainRequests
+    prover: ProofResponder
     app: FastAPI = field(init=False)
 
     @classmethod
@@ -129,6 +132,7 @@ class NodeService:
             onchain=OnchainRequests(
                 store, chain, runtime, max_per_tx=settings.max_batch_size, metrics=metrics
             ),
+            prover=ProofResponder(store, chain, runtime, metrics=metrics),
         )
         context = ApiContext(
             store=store,
@@ -168,7 +172,10 @@ class NodeService:
         return ensure_serving(self.chain, list(self.runtime.models))
 
     def follow_chain(self) -> None:
-        """One round of the chain job: watcher, on-chain requests, responder, finalizer."""
+        """
+        One round of the chain job: watcher, on-chain requests, responder, proof responder (which
+        hands open proof demands to its worker), finalizer.
+        """
         s = self.settings
         steps: list[tuple[str, Callable[[], object]]] = [("watcher", self.watcher.poll_once)]
         if s.serve_onchain:
@@ -180,6 +187,7 @@ class NodeService:
                     lambda: answer_challenges(self.store, self.chain, self.runtime, self.metrics),
                 )
             )
+            steps.append(("prover", self.prover.poll))
         if s.finalize_batches:
             steps.append(("finalizer", lambda: finalize_due(self.store, self.chain, self.metrics)))
             if s.serve_onchain:
@@ -195,6 +203,7 @@ class NodeService:
         """Starts the receipt writer and the jobs (the app's startup)."""
         s = self.settings
         self.writer.start()
+        self.prover.start()
         self.batcher.reset_pending()
         self.scheduler.add("batcher", self.batcher.run_once, s.batch_interval)
         self.scheduler.add("chain", self.follow_chain, s.poll_interval)
@@ -214,6 +223,7 @@ class NodeService:
     def stop_background(self) -> None:
         """Stops the jobs, then commits the receipts still queued (the app's shutdown)."""
         self.scheduler.shutdown()
+        self.prover.close()
         self.writer.stop()
         log.info("node stopped; %d receipts wait for the next batch", self.store.count_unbatched())
 

@@ -51,7 +51,8 @@ DEFAULT_CHEAT_MODES: tuple[CheatModeName, ...] = (
     "bad_endpoint",
     "withheld_trace",
 )
-"""The cheat modes in effect today (the proof modes wait for the proof system)."""
+"""The default cheat modes: lies about traces. The proof modes (``refused_proof``,
+``invalid_proof``) act on proof demands and are chosen explicitly."""
 
 
 class NodeConfigError(OpzkError):
@@ -106,7 +107,9 @@ class NodeSettings(BaseSettings):
     finalize_batches: bool = True
     """Call ``finalizeBatch`` for this node's batches once their window has passed."""
     respond_to_challenges: bool = True
-    """Answer data-availability challenges against this node (turn off only to test slashing)."""
+    """Answer data-availability challenges and proof demands against this node (turn off only to
+    test slashing). Proof demands need the commitment sidecar next to each sensitive model file
+    (:mod:`models.sensitive`)."""
     serve_onchain: bool = True
     """Serve on-chain requests: ``serveModel`` at start, fulfil and finalize assigned requests."""
     runtime: Literal["torch", "numpy"] = "torch"
@@ -123,8 +126,8 @@ class NodeSettings(BaseSettings):
     cheat_modes: list[CheatModeName] = Field(
         default_factory=lambda: list(DEFAULT_CHEAT_MODES), min_length=1
     )
-    """The lies drawn from, equally often. ``refused_proof`` and ``invalid_proof`` are accepted
-    but only take effect once the node answers proof demands."""
+    """The lies drawn from, equally often. ``refused_proof`` and ``invalid_proof`` take effect when
+    a proof demand names the request (no answer; a proof with a flipped byte)."""
     cheat_seed: int = Field(0, ge=0, lt=2**256)
     """Seeds the per-request choice of cheats (deterministic in seed and request id)."""
 

@@ -21,7 +21,14 @@ only when a dispute first names one (:meth:`StoreWriter.request_of_claim`). Chai
 applied together with the follower's cursor in one transaction (:meth:`Store.writing`,
 :class:`StoreWriter`), so each takes effect exactly once.
 
-Values cross this boundary as the frozen dataclasses of :mod:`node.records`.
+Proof demands against this node's claims (:mod:`node.prover`) live in the ``proof_demands`` table
+defined here (:class:`ProofDemandRecord`, :class:`ProofStatus`): the watcher records a demand with
+the event that announces it, the prover moves it through ``sending`` (transaction hash recorded
+before the broadcast) to ``submitted``, and the outcome event closes it. ``onchain_claims`` maps the
+claim key of one of this node's on-chain requests to its id (indexed when a dispute first names it).
+
+Values cross this boundary as the frozen dataclasses of :mod:`node.records` (and of the proof
+demands, defined here).
 """
 
 from __future__ import annotations
@@ -29,12 +36,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     Connection,
+    Float,
+    Integer,
+    LargeBinary,
     Row,
+    String,
+    Table,
+    Text,
     and_,
     case,
     exists,
@@ -58,6 +74,7 @@ from .db import (
     make_engine,
     meta,
     metadata,
+    onchain_disputes,
     onchain_requests,
     receipts,
 )
@@ -87,6 +104,119 @@ _NEW_COLUMNS = (
 """The columns a new receipt is inserted with, in order."""
 
 _LIVE = batches.c.status != BatchStatus.FAILED.value
+
+CLAIM_SOURCE_REQUEST = 1
+
+
+class ProofStatus(StrEnum):
+    """Where a proof demand against this node stands."""
+
+    OPEN = "open"
+    """Seen; the prover answers it before its deadline."""
+    SENDING = "sending"
+    """The ``submitProof`` transaction is signed and its hash recorded (maybe not yet mined)."""
+    SUBMITTED = "submitted"
+    """The ``submitProof`` transaction was mined; the outcome event closes the demand."""
+    ACCEPTED = "accepted"
+    """``ProofAccepted``: the challenger's bond was credited to the node."""
+    REJECTED = "rejected"
+    """``ProofRejected``: the proof did not verify and the claim was slashed."""
+    TIMED_OUT = "timed_out"
+    """``ProofDemandTimedOut``: no proof by the deadline; the claim was slashed."""
+    UNANSWERABLE = "unanswerable"
+    """The node cannot prove this demand (``detail`` says why)."""
+    REFUSED = "refused"
+    """Not answered on purpose (cheat mode ``refused_proof``, Anvil only)."""
+    MISSED = "missed"
+    """The deadline passed before the node could answer."""
+
+
+PROOF_PENDING = (ProofStatus.OPEN, ProofStatus.SENDING)
+"""The statuses the prover still acts on."""
+
+proof_demands = Table(
+    "proof_demands",
+    metadata,
+    Column("demand_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("claim_key", LargeBinary(32), nullable=False),
+    Column("source", Integer, nullable=True),
+    Column("request_id", BigInteger, nullable=True),
+    Column("partition_index", Integer, nullable=False),
+    Column("deadline", BigInteger, nullable=False),
+    Column("challenger", String(42), nullable=False),
+    Column("game", String(42), nullable=False),
+    Column("block", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("tx_hash", LargeBinary(32), nullable=True),
+    Column("proof", LargeBinary, nullable=True),
+    Column("prove_seconds", Float, nullable=True),
+    Column("gas_used", BigInteger, nullable=True),
+    Column("slashed", String(80), nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("recorded_at", Float, nullable=False),
+)
+"""Proof demands against this node's claims (:mod:`node.prover`), one row per on-chain demand."""
+
+onchain_claims = Table(
+    "onchain_claims",
+    metadata,
+    Column("claim_key", LargeBinary(32), primary_key=True),
+    Column("request_id", BigInteger, nullable=False),
+)
+"""Claim key (``keccak256(abi.encode(1, requestId, leaf))``) → this node's on-chain request id."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProofDemandRecord:
+    """One proof demand against this node, as stored."""
+
+    demand_id: int
+    claim_key: bytes
+    source: int | None
+    """0: a batch receipt (``request_id`` is the receipt's), 1: an on-chain request (its on-chain
+    id), ``None``: a claim this node has no record of."""
+    request_id: int | None
+    partition_index: int
+    deadline: int
+    challenger: str
+    game: str
+    """The ``ProofDemandGame`` that emitted the demand (it binds the job id)."""
+    block: int
+    status: ProofStatus
+    tx_hash: bytes | None
+    """The ``submitProof`` transaction, once signed."""
+    proof: bytes | None
+    """The proof as sent (kept so a restart re-sends it instead of proving again)."""
+    prove_seconds: float | None
+    gas_used: int | None
+    """Gas of the mined ``submitProof`` (the on-chain verification included)."""
+    slashed: int | None
+    """Wei slashed by a ``ProofRejected`` / ``ProofDemandTimedOut``."""
+    detail: str
+    recorded_at: float
+
+
+def _proof_demand(row: Row[Any]) -> ProofDemandRecord:
+    m = row._mapping
+    return ProofDemandRecord(
+        demand_id=int(m["demand_id"]),
+        claim_key=bytes(m["claim_key"]),
+        source=_opt_int(m["source"]),
+        request_id=_opt_int(m["request_id"]),
+        partition_index=int(m["partition_index"]),
+        deadline=int(m["deadline"]),
+        challenger=str(m["challenger"]),
+        game=str(m["game"]),
+        block=int(m["block"]),
+        status=ProofStatus(m["status"]),
+        tx_hash=None if m["tx_hash"] is None else bytes(m["tx_hash"]),
+        proof=None if m["proof"] is None else bytes(m["proof"]),
+        prove_seconds=None if m["prove_seconds"] is None else float(m["prove_seconds"]),
+        gas_used=_opt_int(m["gas_used"]),
+        slashed=None if m["slashed"] is None else int(m["slashed"]),
+        detail=str(m["detail"]),
+        recorded_at=float(m["recorded_at"]),
+    )
 
 
 class StoreError(OpzkError):
@@ -280,6 +410,74 @@ class StoreWriter:
                 return int(request_id)
         return None
 
+    def index_onchain_claim(self, key: bytes, request_id: int) -> int | None:
+        """
+        Records ``key`` as the claim key of this node's on-chain request ``request_id`` if it is
+        (a ``DisputeOpened`` with source ``Request`` names the request); returns the id if so.
+        """
+        found = self._conn.execute(
+            select(onchain_claims.c.request_id).where(onchain_claims.c.claim_key == key)
+        ).scalar()
+        if found is not None:
+            return int(found)
+        leaf = self._conn.execute(
+            select(onchain_requests.c.receipt_leaf).where(
+                onchain_requests.c.request_id == request_id
+            )
+        ).scalar()
+        if leaf is None or claim_key(CLAIM_SOURCE_REQUEST, request_id, bytes(leaf)) != key:
+            return None
+        self._conn.execute(insert(onchain_claims).values(claim_key=key, request_id=request_id))
+        return request_id
+
+    def onchain_request_of_claim(self, key: bytes) -> int | None:
+        """The on-chain request id of claim key ``key``, once indexed."""
+        found = self._conn.execute(
+            select(onchain_claims.c.request_id).where(onchain_claims.c.claim_key == key)
+        ).scalar()
+        return None if found is None else int(found)
+
+    def add_proof_demand(
+        self,
+        *,
+        demand_id: int,
+        claim_key: bytes,
+        source: int | None,
+        request_id: int | None,
+        partition_index: int,
+        deadline: int,
+        challenger: str,
+        game: str,
+        block: int,
+    ) -> bool:
+        """Records a proof demand against this node; False if it was already recorded."""
+        found = self._conn.execute(
+            select(proof_demands.c.demand_id).where(proof_demands.c.demand_id == demand_id)
+        ).scalar()
+        if found is not None:
+            return False
+        unknown = source is None
+        self._conn.execute(
+            insert(proof_demands).values(
+                demand_id=demand_id, claim_key=claim_key, source=source, request_id=request_id,
+                partition_index=partition_index, deadline=deadline, challenger=challenger,
+                game=game, block=block,
+                status=(ProofStatus.UNANSWERABLE if unknown else ProofStatus.OPEN).value,
+                detail="unknown claim" if unknown else "", recorded_at=time.time(),
+            )
+        )  # fmt: skip
+        return True
+
+    def proof_resolved(self, demand_id: int, status: ProofStatus, slashed: int) -> bool:
+        """The outcome event of a demand: its final ``status``; False if not recorded."""
+        return bool(
+            self._conn.execute(
+                update(proof_demands)
+                .where(proof_demands.c.demand_id == demand_id)
+                .values(status=status.value, slashed=str(slashed) if slashed else None)
+            ).rowcount
+        )
+
     def add_dispute(self, entry: DisputeEntry) -> None:
         """Appends to a receipt's dispute history."""
         self._conn.execute(insert(disputes).values(**asdict(entry)))
@@ -389,6 +587,10 @@ class StoreWriter:
                 .values(**values)
             ).rowcount
         )
+
+    def add_onchain_dispute(self, entry: DisputeEntry) -> None:
+        """Appends to an on-chain request's dispute history (``entry.request_id``: its id)."""
+        self._conn.execute(insert(onchain_disputes).values(**asdict(entry)))
 
     def set_challenge_status(
         self,
@@ -711,7 +913,7 @@ class Store:
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (for "nothing was stored" checks)."""
-        tables = (receipts, batches, claims, disputes, data_challenges)
+        tables = (receipts, batches, claims, disputes, data_challenges, proof_demands)
         with self._engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
@@ -732,6 +934,62 @@ class Store:
             query = query.where(data_challenges.c.status.in_([s.value for s in statuses]))
         with self._engine.connect() as conn:
             return [_challenge(r) for r in conn.execute(query).all()]
+
+    # ---- proof demands (node.prover) ----------------------------------------------------------
+
+    def proof_demand(self, demand_id: int) -> ProofDemandRecord | None:
+        """Proof demand ``demand_id``, if it was against this node."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(proof_demands).where(proof_demands.c.demand_id == demand_id)
+            ).first()
+        return None if row is None else _proof_demand(row)
+
+    def proof_demands(self, *statuses: ProofStatus) -> list[ProofDemandRecord]:
+        """Proof demands in any of ``statuses`` (all when none given), by id."""
+        query = select(proof_demands).order_by(proof_demands.c.demand_id)
+        if statuses:
+            query = query.where(proof_demands.c.status.in_([s.value for s in statuses]))
+        with self._engine.connect() as conn:
+            return [_proof_demand(r) for r in conn.execute(query).all()]
+
+    def proof_demands_of(self, source: int, request_id: int) -> list[ProofDemandRecord]:
+        """The proof demands on one claim (``source`` 0: a receipt, 1: an on-chain request)."""
+        query = (
+            select(proof_demands)
+            .where(proof_demands.c.source == source, proof_demands.c.request_id == request_id)
+            .order_by(proof_demands.c.demand_id)
+        )
+        with self._engine.connect() as conn:
+            return [_proof_demand(r) for r in conn.execute(query).all()]
+
+    def set_proof_status(
+        self,
+        demand_id: int,
+        status: ProofStatus,
+        *,
+        only_from: Sequence[ProofStatus] | None = None,
+        detail: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """
+        Moves a demand to ``status`` (with ``values`` among ``tx_hash``, ``proof``,
+        ``prove_seconds``, ``gas_used``); with ``only_from``, only from one of those statuses (an
+        outcome event applied meanwhile wins). Returns whether a row changed.
+        """
+        allowed = {"tx_hash", "proof", "prove_seconds", "gas_used"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not proof demand columns: {sorted(unknown)}")
+        fields: dict[str, Any] = {"status": status.value, **values}
+        if detail is not None:
+            fields["detail"] = detail
+        condition = proof_demands.c.demand_id == demand_id
+        if only_from is not None:
+            condition = and_(condition, proof_demands.c.status.in_([s.value for s in only_from]))
+        statement = update(proof_demands).where(condition).values(**fields)
+        with self._write_engine.begin() as conn:
+            return bool(conn.execute(statement).rowcount)
 
     # ---- batches ---------------------------------------------------------------------------------
 
@@ -929,6 +1187,29 @@ class Store:
                 )
             )  # fmt: skip
 
+    def onchain_disputes_of(self, request_id: int) -> list[DisputeEntry]:
+        """An on-chain request's dispute history, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(onchain_disputes)
+                .where(onchain_disputes.c.request_id == request_id)
+                .order_by(onchain_disputes.c.id)
+            ).all()
+        return [
+            DisputeEntry(
+                request_id=int(m["request_id"]),
+                kind=str(m["kind"]),
+                game=str(m["game"]),
+                challenge_id=_opt_int(m["challenge_id"]),
+                trace_index=_opt_int(m["trace_index"]),
+                detail=str(m["detail"]),
+                tx_hash=bytes(m["tx_hash"]),
+                block=int(m["block"]),
+                recorded_at=float(m["recorded_at"]),
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
     def unbatched(self, limit: int) -> list[ReceiptRecord]:
         """The oldest receipts not yet in any batch, at most ``limit``."""
         with self._engine.connect() as conn:
@@ -942,4 +1223,12 @@ class Store:
         return [_receipt(r) for r in rows]
 
 
-__all__ = ["MAX_PAGE", "Store", "StoreError", "StoreWriter"]
+__all__ = [
+    "MAX_PAGE",
+    "PROOF_PENDING",
+    "ProofDemandRecord",
+    "ProofStatus",
+    "Store",
+    "StoreError",
+    "StoreWriter",
+]

@@ -15,10 +15,16 @@ once even across crashes. What each event does:
 - ``ClaimSlashed``: the receipt is ``slashed`` for good;
 - ``InferenceRequested`` naming this node, ``RequestFulfilled``, ``RequestFinalized``,
   ``RequestRefunded`` and ``ClaimSlashed`` with source ``Request``: this node's on-chain requests
-  (:func:`node.onchain.apply_event`);
+  (:func:`node.onchain.apply_event`); every event on the claim of one of them goes to that
+  request's dispute history, a data challenge on it to the responder
+  (:mod:`node.request_disputes`);
 - ``DataChallenged`` against this node: a data challenge to answer (:mod:`node.responder`);
   ``DataPublished`` / ``DataChallengeTimedOut`` close it;
-- ``FraudProven``, ``ProofDemanded`` and the proof outcomes go into the dispute history.
+- ``FraudProven``, ``ProofDemanded`` and the proof outcomes go into the dispute history;
+  ``ProofDemanded`` naming this node also records a demand for the prover (:mod:`node.prover`),
+  on a batch receipt or on one of its on-chain requests (whose claim key
+  :mod:`node.request_disputes` indexes from the ``DisputeOpened`` the market emits first), and the
+  outcome events close it.
 
 Every event about one of this node's receipts is appended to that receipt's dispute history.
 Claims are recognized by their claim key (:meth:`node.store.StoreWriter.request_of_claim`), which
@@ -49,11 +55,18 @@ from .events import (
 from .metrics import NodeMetrics
 from .onchain import apply_event
 from .records import BatchStatus, ChallengeStatus, DataChallengeRecord, DisputeEntry
-from .store import Store, StoreWriter
+from .store import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST, ProofStatus, Store, StoreWriter
 
 log = logging.getLogger(__name__)
 
 CURSOR = "events"
+
+_PROOF_OUTCOMES = {
+    "ProofAccepted": ("proof_accepted", ProofStatus.ACCEPTED),
+    "ProofRejected": ("proof_rejected", ProofStatus.REJECTED),
+    "ProofDemandTimedOut": ("proof_timed_out", ProofStatus.TIMED_OUT),
+}
+"""Outcome event → (dispute history kind, the demand's final status)."""
 
 
 class Watcher:
@@ -68,6 +81,7 @@ class Watcher:
         chunk_blocks: int = 2_000,
         metrics: NodeMetrics | None = None,
         on_data_challenge: Callable[[], None] | None = None,
+        on_proof_demand: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.chain = chain
@@ -75,6 +89,7 @@ class Watcher:
         self.chunk_blocks = chunk_blocks
         self.metrics = metrics
         self.on_data_challenge = on_data_challenge
+        self.on_proof_demand = on_proof_demand
         self.node = chain.address
 
     def poll_once(self) -> int:
@@ -90,7 +105,7 @@ class Watcher:
         if cursor is None:
             cursor = self.chain.deployment.start_block - 1
         applied = 0
-        challenged = False
+        challenged = demanded = False
         while cursor < target:
             end = min(target, cursor + self.chunk_blocks)
             events = self.chain.decoder.decode(self.chain.logs(cursor + 1, end))
@@ -99,17 +114,20 @@ class Watcher:
                     mine = self.apply(writer, event)
                     applied += mine
                     challenged |= bool(mine) and isinstance(event, DataChallenged)
+                    demanded |= bool(mine) and isinstance(event, ProofDemanded)
                 writer.set_cursor(CURSOR, end)
             cursor = end
             if self.metrics is not None:
                 self.metrics.cursor_block.set(cursor)
         if challenged and self.on_data_challenge is not None:
             self.on_data_challenge()
+        if demanded and self.on_proof_demand is not None:
+            self.on_proof_demand()
         return applied
 
     def apply(self, w: StoreWriter, event: ChainEvent) -> int:
         """Applies one event inside ``w``'s transaction; 1 if it concerned this node, else 0."""
-        onchain = apply_event(w, self.node, event)
+        onchain = apply_event(w, self.node, event, self.metrics)
         if onchain is not None:
             return onchain
         if isinstance(event, BatchFinalized):
@@ -118,6 +136,11 @@ class Watcher:
             return self._data_challenged(w, event)
         if isinstance(event, (DataPublished, DataChallengeTimedOut)):
             return self._data_closed(w, event)
+        if isinstance(event, ProofDemanded):
+            return self._proof_demanded(w, event)
+        resolved = isinstance(event, ProofResolved) and w.proof_resolved(
+            event.demand_id, _PROOF_OUTCOMES[event.kind][1], event.slashed
+        )
         claim = getattr(event, "claim_key", None)
         if claim is None:
             return 0
@@ -127,7 +150,7 @@ class Watcher:
             container_id=getattr(event, "container_id", None),
         )
         if request_id is None:
-            return 0
+            return int(resolved)
         kind, detail = "", ""
         if isinstance(event, DisputeOpened):
             w.dispute_opened(request_id)
@@ -140,23 +163,13 @@ class Watcher:
             kind = "claim_slashed"
         elif isinstance(event, FraudProven):
             kind, detail = "fraud_proven", f"layer {event.layer}, slashed {event.slashed} wei"
-        elif isinstance(event, ProofDemanded):
-            kind = "proof_demanded"
-            detail = f"partition {event.partition_index}, deadline {event.deadline}"
-            log.warning(
-                "proof demand %d on request %d: this node has no zk prover yet and cannot answer",
-                event.demand_id, request_id,
-            )  # fmt: skip
         elif isinstance(event, ProofResolved):
-            kind = {
-                "ProofAccepted": "proof_accepted",
-                "ProofRejected": "proof_rejected",
-                "ProofDemandTimedOut": "proof_timed_out",
-            }[event.kind]
+            kind = _PROOF_OUTCOMES[event.kind][0]
             detail = f"slashed {event.slashed} wei" if event.slashed else ""
         else:
             return 0
-        self._history(w, request_id, kind, event, detail=detail)
+        demand = event.demand_id if isinstance(event, ProofResolved) else None
+        self._history(w, request_id, kind, event, challenge_id=demand, detail=detail)
         return 1
 
     def _history(
@@ -185,6 +198,42 @@ class Watcher:
         )
         if self.metrics is not None:
             self.metrics.disputes.labels(kind).inc()
+
+    def _proof_demanded(self, w: StoreWriter, event: ProofDemanded) -> int:
+        """A demand on one of this node's claims: recorded for the prover (and the history)."""
+        if event.node.lower() != self.node.lower():
+            return 0
+        source: int | None = CLAIM_SOURCE_BATCH
+        request_id = w.request_of_claim(event.claim_key)
+        if request_id is None:
+            source, request_id = CLAIM_SOURCE_REQUEST, w.onchain_request_of_claim(event.claim_key)
+        if request_id is None:
+            source = None
+            log.error(
+                "proof demand %d names claim 0x%s, which this node has no record of",
+                event.demand_id, event.claim_key.hex(),
+            )  # fmt: skip
+        new = w.add_proof_demand(
+            demand_id=event.demand_id, claim_key=event.claim_key, source=source,
+            request_id=request_id, partition_index=event.partition_index,
+            deadline=event.deadline, challenger=event.challenger, game=event.address,
+            block=event.block,
+        )  # fmt: skip
+        if not new:
+            return 1
+        log.warning(
+            "proof demand %d on partition %d of %s %s, deadline %d",
+            event.demand_id, event.partition_index,
+            "on-chain request" if source == CLAIM_SOURCE_REQUEST else "request",
+            request_id, event.deadline,
+        )  # fmt: skip
+        if source == CLAIM_SOURCE_BATCH and request_id is not None:
+            self._history(
+                w, request_id, "proof_demanded", event,
+                challenge_id=event.demand_id,
+                detail=f"partition {event.partition_index}, deadline {event.deadline}",
+            )  # fmt: skip
+        return 1
 
     def _data_challenged(self, w: StoreWriter, event: DataChallenged) -> int:
         if event.node.lower() != self.node.lower():

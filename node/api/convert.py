@@ -110,7 +110,9 @@ def receipt_public(
 CLAIM_SOURCE_REQUEST = 1
 
 
-def onchain_request_public(r: OnchainRequestRecord, *, node: str) -> OnchainRequestPublic:
+def onchain_request_public(
+    r: OnchainRequestRecord, *, node: str, disputes: list[DisputeEntry]
+) -> OnchainRequestPublic:
     hashes = r.activation_hashes
     return OnchainRequestPublic(
         source="request",
@@ -138,5 +140,6 @@ def onchain_request_public(r: OnchainRequestRecord, *, node: str) -> OnchainRequ
         fulfil_block=r.fulfil_block,
         fulfilled_at=r.fulfilled_at,
         status_tx=hex0x(r.status_tx) if r.status_tx else None,
+        disputes=[dispute_public(d) for d in disputes],
         created_at=r.created_at,
     )

@@ -119,9 +119,9 @@ class ReceiptsPublic(_Schema):
 class OnchainRequestPublic(_Schema):
     """
     An on-chain request assigned to this node (``source: "request"``): the receipt's fields once
-    computed, the fee and deadline, the ``fulfil`` transaction and the status (``pending``,
-    ``committed``, ``finalized``, ``refunded`` or ``slashed``). Its ``request_id`` is the
-    contract's, a separate id space from ``/v1/receipts``.
+    computed, the fee and deadline, the ``fulfil`` transaction, the status (``pending``,
+    ``committed``, ``finalized``, ``refunded`` or ``slashed``) and the dispute history of its
+    claim. Its ``request_id`` is the contract's, a separate id space from ``/v1/receipts``.
     """
 
     source: str
@@ -145,6 +145,7 @@ class OnchainRequestPublic(_Schema):
     fulfil_block: int | None
     fulfilled_at: int | None
     status_tx: str | None
+    disputes: list[DisputePublic]
     created_at: float
 
 

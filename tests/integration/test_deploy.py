@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+from eth_abi.abi import encode
 from eth_account import Account
+from eth_typing import HexStr
 
 from deploy import cli
 from deploy import deployer as deployer_module
@@ -15,6 +18,9 @@ from deploy.compiler import CompiledContract
 from deploy.deployer import (
     DEPLOY_GAS_BUDGET,
     DISPUTE_GAMES,
+    MAX_CODE_SIZE,
+    PROOF_VERIFIER,
+    CodeSizeError,
     Preset,
     UnderfundedKeyError,
     WellKnownKeyError,
@@ -23,19 +29,46 @@ from deploy.deployer import (
 from deploy.deployments import CONTRACT_NAMES, DeploymentsFileError, load_deployment
 from opzk.chain import connect
 from protocol import errors
+from protocol.model_id import LAYER_HEADER_ABI
+from sumkzg import SETUP_ID
 from tests.integration.chain_env import ChainEnv
 
 pytestmark = pytest.mark.anvil
 
 
-def test_all_six_contracts_have_code(chain: ChainEnv) -> None:
+def test_all_seven_contracts_have_code(chain: ChainEnv) -> None:
     assert set(chain.deployment.addresses) == set(CONTRACT_NAMES)
     addresses = list(chain.deployment.addresses.values())
-    assert len(set(addresses)) == 6
+    assert len(set(addresses)) == 7
     for name, address in chain.deployment.addresses.items():
         code = bytes(chain.w3.eth.get_code(address))
         deployed = bytes.fromhex(chain.compiled[name].deployed_bytecode[2:])
         assert len(code) == len(deployed) > 0, name
+
+
+def test_proof_verifier_is_deployed_with_the_pinned_setup(chain: ChainEnv) -> None:
+    address = chain.deployment.address(PROOF_VERIFIER)
+    code = bytes(chain.w3.eth.get_code(address))
+    assert 0 < len(code) < MAX_CODE_SIZE
+    verifier = chain.deployer.contract(address, chain.deployment.abis[PROOF_VERIFIER])
+    assert bytes(chain.call(verifier.functions.SETUP_ID())) == SETUP_ID
+    # Nothing is recorded as well-formed in a fresh deployment.
+    headers = encode([f"{LAYER_HEADER_ABI}[]"], [[(64, 32, 1, 8, 1)]])
+    assert chain.call(verifier.functions.isWellFormed(b"\x01" * 32, SETUP_ID, headers)) is False
+    # The deployments file carries it like every other contract.
+    assert PROOF_VERIFIER in chain.deployment.to_json()["contracts"]
+
+
+def test_oversized_code_is_refused_before_sending(
+    chain: ChainEnv, compiled: dict[str, CompiledContract], local_preset: Preset
+) -> None:
+    big = dataclasses.replace(
+        compiled[PROOF_VERIFIER], deployed_bytecode=HexStr("0x" + "00" * (MAX_CODE_SIZE + 1))
+    )
+    block = chain.block_number()
+    with pytest.raises(CodeSizeError, match=f"{PROOF_VERIFIER} has 24,577 bytes"):
+        deploy_marketplace(chain.deployer, local_preset, compiled={**compiled, PROOF_VERIFIER: big})
+    assert chain.block_number() == block
 
 
 def test_contracts_are_wired_to_each_other(chain: ChainEnv) -> None:
@@ -169,7 +202,7 @@ def test_deployment_gas_is_below_budget(
             assert tx["from"] == chain.deployer.address
             total += int(chain.w3.eth.get_transaction_receipt(tx["hash"])["gasUsed"])
             transactions += 1
-    assert transactions == 6 + 2  # six contracts, two wiring calls
+    assert transactions == 7 + 2  # seven contracts, two wiring calls
     assert 0 < total < DEPLOY_GAS_BUDGET
     # The new deployment is independent of the session's.
     assert set(deployment.addresses.values()).isdisjoint(chain.deployment.addresses.values())

@@ -7,25 +7,33 @@ tests/integration/test_deploy.py.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 
+from deploy import paths
 from deploy.anvil import ANVIL_CHAIN_ID, ANVIL_DEFAULT_KEYS
+from deploy.compiler import CompiledContract
 from deploy.deployer import (
     DEPLOY_GAS_BUDGET,
     DISPUTE_GAMES,
+    MAX_CODE_SIZE,
+    PROOF_VERIFIER,
+    CodeSizeError,
     PresetError,
     WellKnownKeyError,
+    check_code_sizes,
     check_key_allowed,
     load_preset,
     presets_dir,
 )
 from deploy.deployments import CONTRACT_NAMES
 from protocol.params import InvalidParamsError
+from sumkzg import SETUP_ID
 
 
 @dataclass
@@ -103,6 +111,30 @@ def test_own_keys_and_read_only_clients_are_allowed_anywhere() -> None:
 
 def test_contract_lists_and_budget() -> None:
     assert set(DISPUTE_GAMES) < set(CONTRACT_NAMES)
-    assert len(CONTRACT_NAMES) == 6
+    assert PROOF_VERIFIER in CONTRACT_NAMES
+    assert len(CONTRACT_NAMES) == 7
     # Everything must fit in one default Anvil block (30M gas) with room to spare.
     assert 0 < DEPLOY_GAS_BUDGET <= 30_000_000
+
+
+def test_every_deployed_contract_fits_eip170(compiled: dict[str, CompiledContract]) -> None:
+    check_code_sizes(compiled)
+    for name in CONTRACT_NAMES:
+        size = len(compiled[name].deployed_bytecode) // 2 - 1
+        assert 0 < size < MAX_CODE_SIZE, name
+    # The verifier needs no linking: every library it uses is internal.
+    assert "__$" not in compiled[PROOF_VERIFIER].bytecode
+
+
+def test_verifier_setup_id_is_the_pinned_one(compiled: dict[str, CompiledContract]) -> None:
+    """The SETUP_ID constant in the verifier's ABI-visible getter is sumkzg's, byte for byte."""
+    verifier = compiled[PROOF_VERIFIER]
+    assert "SETUP_ID()" in verifier.method_identifiers
+    source = (paths.repo_root() / verifier.source_path).read_text()
+    assert f"SETUP_ID = 0x{SETUP_ID.hex()};" in source
+
+
+def test_oversized_code_is_named(compiled: dict[str, CompiledContract]) -> None:
+    big = replace(compiled["ModelRegistry"], deployed_bytecode=HexStr("0x" + "ab" * 30_000))
+    with pytest.raises(CodeSizeError, match=r"ModelRegistry has 30,000 bytes.*24,576"):
+        check_code_sizes({**compiled, "ModelRegistry": big})

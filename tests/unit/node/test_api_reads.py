@@ -243,7 +243,7 @@ def test_openapi_documents_every_endpoint(api: TestClient) -> None:
     assert set(spec["paths"]) == {
         "/v1/inferences", "/v1/receipts", "/v1/receipts/{request_id}", "/v1/traces/{request_id}",
         "/v1/batches/{batch_id}", "/v1/models", "/healthz", "/metrics", "/v1/requests",
-        "/v1/requests/{onchain_id}",
+        "/v1/requests/{onchain_id}", "/v1/requests/{onchain_id}/trace",
     }  # fmt: skip
     create = spec["paths"]["/v1/inferences"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
