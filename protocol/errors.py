@@ -549,6 +549,13 @@ class WithdrawalLocked(ContractError):
     arg_names = ("unlockAt",)
 
 
+class VerifierOutOfGas(ContractError):
+    """The proof verifier ran out of gas; nothing changed (resend with a higher gas limit)."""
+
+    signature = "VerifierOutOfGas()"
+    arg_names = ()
+
+
 class WrongBond(ContractError):
     """msg.value is not the preset bond."""
 

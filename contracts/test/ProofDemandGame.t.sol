@@ -158,6 +158,37 @@ contract ProofDemandGameTest is Fixture {
         _solvent();
     }
 
+    function test_verifierOutOfGas_reverts_nothingChanged() public {
+        Made memory m = _claim(21);
+        bytes32 key = market.authenticate(m.ref).key;
+        uint256 id = _demand(m);
+        verifier.setMode(ToggleVerifier.Mode.BurnAllGas);
+        ProofDemandGame.PartitionIO memory io = _partitionIO(m, 2, 3);
+        vm.prank(node);
+        vm.expectRevert(ProofDemandGame.VerifierOutOfGas.selector);
+        proofs.submitProof{gas: 400_000}(id, io, PROOF);
+        assertFalse(market.fraudulent(key));
+        assertEq(proofs.openDemandOf(key, 1), id);
+        // With the verifier answering again, the same demand is still answerable.
+        verifier.setMode(ToggleVerifier.Mode.Accept);
+        assertTrue(_submit(id, m));
+        _solvent();
+    }
+
+    function test_verifierNotEnoughGas_reverts_nothingChanged() public {
+        Made memory m = _claim(22);
+        bytes32 key = market.authenticate(m.ref).key;
+        uint256 id = _demand(m);
+        verifier.setMode(ToggleVerifier.Mode.NotEnoughGas);
+        ProofDemandGame.PartitionIO memory io = _partitionIO(m, 2, 3);
+        vm.prank(node);
+        vm.expectRevert(ProofDemandGame.VerifierOutOfGas.selector);
+        proofs.submitProof(id, io, PROOF);
+        assertFalse(market.fraudulent(key));
+        assertEq(proofs.openDemandOf(key, 1), id);
+        _solvent();
+    }
+
     function test_timeout_slashes() public {
         Made memory m = _claim(6);
         bytes32 key = market.authenticate(m.ref).key;

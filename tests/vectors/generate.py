@@ -793,10 +793,12 @@ class _RecordingTranscript(Transcript):
         return value
 
 
-def _challenge_names(mu_i: int, ell: int) -> list[str]:
-    """Names of the challenges in draw order (§7): α, τ, τ″, γ, u_ℓ..u_1, ν, β, q, δ."""
+def _challenge_names(mu_i: int, ell: int, *, inference: bool) -> list[str]:
+    """Names of the challenges in draw order (§7): α, (λ, inference only), τ, τ″, γ, u_ℓ..u_1, ν,
+    β, q, δ."""
     return [
         "alpha",
+        *(["lambda"] if inference else []),
         *(f"tau[{t}]" for t in range(mu_i)),
         *(f"tau2[{t}]" for t in range(ell)),
         "gamma",
@@ -806,6 +808,14 @@ def _challenge_names(mu_i: int, ell: int) -> list[str]:
         "q",
         "delta",
     ]
+
+
+def _named(drawn: list[int], mu_i: int, ell: int, *, inference: bool) -> list[str]:
+    """The names of ``drawn``, refusing a list whose length does not match the protocol's."""
+    names = _challenge_names(mu_i, ell, inference=inference)
+    if len(names) != len(drawn):
+        raise AssertionError(f"{len(drawn)} challenges drawn, the protocol names {len(names)}")
+    return names
 
 
 def _scalar_hex(value: int) -> str:
@@ -978,7 +988,7 @@ def sumkzg_proof_vectors() -> Json:
             "proof": hex_bytes(reg_proof),
             "proof_length": len(reg_proof),
             "challenges": [_scalar_hex(c) for c in recorder.drawn],
-            "challenge_names": _challenge_names(shape.mu_i, shape.ell),
+            "challenge_names": _named(recorder.drawn, shape.mu_i, shape.ell, inference=False),
             "verdict": True,
         },
         "inference": {
@@ -1001,7 +1011,7 @@ def sumkzg_proof_vectors() -> Json:
             "proof": hex_bytes(inf_proof),
             "proof_length": len(inf_proof),
             "challenges": [_scalar_hex(c) for c in recorder_inf.drawn],
-            "challenge_names": _challenge_names(shape.mu_i, shape.ell),
+            "challenge_names": _named(recorder_inf.drawn, shape.mu_i, shape.ell, inference=True),
             "verdict": True,
         },
         "rejections": rejections,

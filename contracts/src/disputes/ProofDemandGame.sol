@@ -70,6 +70,13 @@ contract ProofDemandGame is DisputeGameBase {
     error DeadlinePassed(uint64 deadline);
     /// @notice The response deadline has not passed yet.
     error DeadlineNotPassed(uint64 deadline);
+    /// @notice The verifier ran out of gas (or refused to start for lack of it); nothing changed and
+    ///         the node may resend with a higher gas limit.
+    error VerifierOutOfGas();
+
+    /// @dev Selector of `NotEnoughGas(uint256,uint256)`, which a verifier reverts with when too little
+    ///      gas is left for a precompile (contracts/src/verifier/Bls12381.sol).
+    bytes4 private constant NOT_ENOUGH_GAS = bytes4(keccak256("NotEnoughGas(uint256,uint256)"));
 
     constructor(InferenceMarket market_, MarketParams memory params) DisputeGameBase(market_, params) {
         bond = params.proofBond;
@@ -123,9 +130,15 @@ contract ProofDemandGame is DisputeGameBase {
         if (msg.sender != c.node) revert NotClaimNode(msg.sender);
         if (block.timestamp > d.deadline) revert DeadlinePassed(d.deadline);
         (PartitionStatement memory statement, address verifier) = _statement(demandId, d, io);
+        uint256 gasBefore = gasleft();
         try IProofVerifier(verifier).verifyPartitionProof(statement, proof) returns (bool ok) {
             accepted = ok;
-        } catch {
+        } catch (bytes memory reason) {
+            // A verifier that ran out of gas has judged nothing: revert so the node can resend with
+            // more gas, instead of slashing it (and instead of letting eth_estimateGas settle on a
+            // gas limit at which the slash path is the one that succeeds). A call that used up its
+            // forwarded gas leaves at most 1/64 of what was there before it (EIP-150).
+            if (gasleft() <= gasBefore / 64 || _isNotEnoughGas(reason)) revert VerifierOutOfGas();
             accepted = false;
         }
 
@@ -203,5 +216,10 @@ contract ProofDemandGame is DisputeGameBase {
         for (uint256 i; i < hs.length; ++i) {
             hs[i] = registry.layerHeader(modelId, spec.firstLayer + i);
         }
+    }
+
+    /// @dev Whether revert data is the verifier's `NotEnoughGas(uint256,uint256)`.
+    function _isNotEnoughGas(bytes memory reason) private pure returns (bool) {
+        return reason.length >= 4 && bytes4(reason) == NOT_ENOUGH_GAS;
     }
 }

@@ -15,7 +15,9 @@ contract ToggleVerifier is IProofVerifier {
     enum Mode {
         Accept,
         Reject,
-        Revert
+        Revert,
+        BurnAllGas,
+        NotEnoughGas
     }
 
     /// @notice What `verifyPartitionProof` does next.
@@ -28,6 +30,8 @@ contract ToggleVerifier is IProofVerifier {
 
     /// @notice Raised in Revert mode.
     error ToggleVerifierReverted();
+    /// @notice Raised in NotEnoughGas mode, like the real verifier before a precompile it cannot pay.
+    error NotEnoughGas(uint256 needed, uint256 available);
 
     /// @notice Sets the answer of later calls.
     function setMode(Mode newMode) external {
@@ -52,6 +56,10 @@ contract ToggleVerifier is IProofVerifier {
     /// @inheritdoc IProofVerifier
     function verifyPartitionProof(PartitionStatement calldata statement, bytes calldata) external view returns (bool) {
         if (mode == Mode.Revert) revert ToggleVerifierReverted();
+        if (mode == Mode.NotEnoughGas) revert NotEnoughGas(1 << 40, gasleft());
+        if (mode == Mode.BurnAllGas) {
+            while (true) {}
+        }
         if (mode == Mode.Reject) return false;
         bytes32 expected = expectedStatementHash;
         return expected == bytes32(0) || keccak256(abi.encode(statement)) == expected;
