@@ -67,9 +67,11 @@ class ChallengerSettings(BaseSettings):
     sampling_probability: float = Field(DEFAULT_SAMPLING_PROBABILITY, ge=0.0, le=1.0)
     """``p``: the probability with which a claim is re-executed."""
     p_zk: float = Field(0.0, ge=0.0, le=1.0)
-    """The probability with which a proof of a sensitive partition is demanded."""
+    """The probability with which a claim's sensitive partitions are demanded a proof of (drawn
+    independently of re-execution; each demand posts the preset's proof bond, which an honest node
+    earns)."""
     proofs_enabled: bool = False
-    """Send proof demands (only once a real proof system backs sensitive partitions)."""
+    """Send proof demands (``ProofDemandGame.demandProof``) for claims drawn at ``p_zk``."""
     sampling_secret: SecretStr
     """Hex secret (≥ 16 bytes) keying the sampling rule; keep it from the nodes."""
     poll_interval: float = Field(2.0, gt=0.0)

@@ -23,7 +23,10 @@ times (tests call them directly instead of sleeping):
   without asking the node; otherwise it asks the node for the request's trace, and what is still
   missing is challenged for data availability;
 - :meth:`Challenger.act` — :func:`~challenger.solver.decide` per active claim and
-  :class:`~challenger.responder.Responder` for the result, until it says ``Wait``/``Ignore``;
+  :class:`~challenger.responder.Responder` for the result, until it says ``Wait``/``Ignore``. A
+  claim drawn at ``p_zk`` (with ``proofs_enabled``) is demanded a proof of each sensitive
+  partition once its receipt is known (a batch claim's receipt comes from the node; its trace is
+  not needed), and stays active until the demand is answered or, past its deadline, resolved;
 - :meth:`Challenger.claim_credits` — withdraw StakeManager credits past the threshold.
 
 :func:`run_service` builds a challenger from :class:`~challenger.config.ChallengerSettings`
@@ -372,6 +375,7 @@ class Challenger:
             self.state.add_claims(batch.batch_id, rows)
             self.state.bump("claims_listed", len(rows))
             self.state.bump("claims_sampled", sum(r.sampled for r in rows))
+            self.state.bump("claims_zk_sampled", sum(r.zk_sampled for r in rows))
             listed += len(rows)
         return listed
 
@@ -439,6 +443,7 @@ class Challenger:
             self.state.bump("claims_listed", len(rows))
             self.state.bump("requests_listed", len(rows))
             self.state.bump("claims_sampled", sum(r.sampled for r in rows))
+            self.state.bump("claims_zk_sampled", sum(r.zk_sampled for r in rows))
         return len(rows)
 
     def _honest_traces(
@@ -687,6 +692,9 @@ class Challenger:
     def observe(self, claim: ClaimRow) -> Observation:
         """The solver's view of a stored claim."""
         partitions: tuple[int, ...] = ()
+        known = claim.receipt is not None and (
+            claim.proof is not None or claim.source == CLAIM_SOURCE_REQUEST
+        )
         if claim.receipt is not None and bytes(claim.receipt.model_id) in self.models:
             model = self.models[bytes(claim.receipt.model_id)]
             partitions = tuple(i for i, p in enumerate(model.partitions) if p.sensitive)
@@ -694,7 +702,10 @@ class Challenger:
             claim_key=claim.claim_key,
             window_end=claim.window_end,
             sampled=claim.sampled,
-            zk_sampled=claim.zk_sampled and bool(partitions),
+            # Drawn at p_zk: it stays so until the receipt says whether the model has sensitive
+            # partitions (a model without any is never demanded).
+            zk_sampled=claim.zk_sampled and (bool(partitions) or claim.receipt is None),
+            claim_known=known,
             slashed=self.state.is_slashed(claim.claim_key),
             trace=claim.trace_status,
             missing=claim.missing,

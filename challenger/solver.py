@@ -19,7 +19,10 @@ round observes the effect. Rules, in priority order:
 5. A committed public vector the node did not serve: a data-availability challenge, one index at a
    time, unless a challenge of that index is already open (by anyone): ``Wait``.
 6. Proof demands for sensitive partitions, only when proofs are enabled and the claim was drawn at
-   ``p_zk``.
+   ``p_zk``: one per sensitive partition nobody has demanded yet, once the claim is known well
+   enough to name it on-chain (its receipt and inclusion proof; ``Wait`` until then); then ``Wait``
+   while a demand is open. The answer is the node's (``ProofAccepted`` pays it the bond,
+   ``ProofRejected`` slashes it); a demand left unanswered past its deadline is resolved by rule 1.
 7. Otherwise the claim is consistent: ``Ignore``.
 
 An action whose :attr:`key` is in ``observation.done`` (carried out, or settled on-chain by someone
@@ -70,7 +73,10 @@ class Observation:
     ``missing`` lists the public trace indices whose committed vector the challenger does not hold
     (not served by the node, or served but not matching its committed hash, and not published in a
     data challenge since). ``wrong`` and ``endpoint_fraud`` are only meaningful once ``trace`` is
-    ``FETCHED``.
+    ``FETCHED``. ``claim_known`` says whether the claim's receipt (and, for a batch claim, its
+    inclusion proof) is known, so that a dispute can name it: a batch claim's receipt comes from
+    the node, and until it does a proof demand waits (``sensitive_partitions`` is empty then,
+    since the model is not known either).
     """
 
     claim_key: bytes
@@ -83,6 +89,7 @@ class Observation:
     endpoint_fraud: int | None = None
     wrong: WrongAt | None = None
     sensitive_partitions: tuple[int, ...] = ()
+    claim_known: bool = True
     data_challenges: tuple[DisputeView, ...] = ()
     proof_demands: tuple[DisputeView, ...] = ()
     done: frozenset[str] = field(default_factory=frozenset)
@@ -94,8 +101,8 @@ class SolverParams:
     Tuning of :func:`decide`.
 
     ``window_margin`` (seconds): no new dispute is started when fewer than this remain in the
-    challenge window (it could not be mined in time). ``proofs_enabled``: proof demands are sent
-    only once a real proof system backs sensitive partitions.
+    challenge window (it could not be mined in time). ``proofs_enabled``: whether claims drawn at
+    ``p_zk`` are demanded proofs of their sensitive partitions.
     """
 
     window_margin: int = 0
@@ -294,6 +301,8 @@ def decide(obs: Observation, now: int, params: SolverParams) -> Action:
 
     # 6. proof demands
     if obs.zk_sampled and params.proofs_enabled:
+        if not obs.claim_known:
+            return Wait(key, "receipt not fetched yet (needed to name the claim in a demand)")
         for partition in obs.sensitive_partitions:
             if any(d.target == partition for d in obs.proof_demands):
                 continue

@@ -19,8 +19,9 @@ withheld; a transport error, a 5xx, another 4xx or a body that is not JSON is
 
 An on-chain request's claim needs nothing from the node but its intermediate vectors: the
 request's input and claimed output are in the chain's events, so the challenger first rebuilds the
-trace itself (see ``service``) and asks the node only when that does not match the committed root.
-The reference node does not serve on-chain request traces yet (404, which counts as withheld).
+trace itself (see ``service``) and asks the node (``GET /v1/requests/{id}/trace``, which the
+reference node serves, checked against the trace root its ``fulfil`` committed) only when that does
+not match the committed root, or when a sensitive layer stops the rebuild short of the output.
 """
 
 from __future__ import annotations

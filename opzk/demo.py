@@ -5,23 +5,39 @@ What it does, in about a minute and a half on two CPU cores:
 
 1. starts Anvil (1-second blocks, and every transaction mined at once) and deploys every
    contract with the ``local`` preset's amounts and shorter windows (:data:`DEMO_WINDOWS`), after
-   checking the Proof-of-Sampling condition for them;
-2. registers the quantized digits model (64→64→32→10, ``models/digits``) and stakes the node's
-   account (Anvil account 1) with enough to pay every slash and stay above the minimum;
+   checking the Proof-of-Sampling condition for them (at ``p`` and at ``p_zk``);
+2. makes layer 2 of the quantized digits model (64→64→32→10, ``models/digits``; layer 2 is
+   64→32, relu) a one-layer **sensitive partition** (:func:`models.sensitive.make_sensitive`: a
+   hiding KZG commitment to its weights, whose secret blinding goes to the node's commitment
+   sidecar), registers it with the deployment's ``SumKzgVerifier`` (the commitment's
+   well-formedness proof is checked on-chain) and stakes the node's account (Anvil account 1)
+   with enough to pay every slash and stay above the minimum. The node gets the model file and
+   its sidecar; the challenger gets a copy without the private weights (:func:`public_copy`);
 3. starts the inference node (``python -m node run``) **in cheat mode** — it lies on 5% of its
    requests (wrong output, wrong intermediate layer, trace endpoints that do not match the
-   receipt, withheld trace; see :mod:`node.cheats`) and records each lie in
-   ``<data dir>/cheats.jsonl`` — and a challenger (``python -m opzk.cli challenger run``) that
-   re-executes every claim (``p = 1``, so every lie must be caught; PoSP needs much less);
+   receipt, withheld trace, and on the proof path a refused or an invalid proof; see
+   :mod:`node.cheats`) and records each lie in ``<data dir>/cheats.jsonl`` — and a challenger
+   (``python -m opzk.cli challenger run``) that re-executes every claim's public layers
+   (``p = 1``, so every public lie must be caught; PoSP needs much less) and demands a proof of
+   the private layer for a share ``p_zk`` of the claims (default 5%);
 4. sends ~200 images of the digits test split to the node's HTTP API (a few at a time), and a
    handful of on-chain requests with fees in escrow;
 5. follows the chain until every batch and on-chain request is final, printing progress; the
-   challenger meanwhile proves each wrong layer or endpoint in one transaction and answers each
-   withheld trace with a data-availability challenge that slashes the node when it times out;
+   challenger meanwhile proves each wrong layer or endpoint in one transaction, answers each
+   withheld trace with a data-availability challenge that slashes the node when it times out,
+   and posts a bond for each proof demand, which the node answers with a SumKZG proof checked
+   on-chain (the bond goes to the node; a refused or invalid proof slashes it);
 6. prints tables, and as its last line a JSON object: ``requests``, ``committed``,
    ``frauds_injected`` (the node's record), ``frauds_sampled`` (the challenger's state),
    ``frauds_slashed`` and ``honest_slashed`` (``ClaimSlashed`` events on-chain against the record),
-   ``gas_per_inference`` (commit and fulfil gas per committed inference) and ``seconds``.
+   ``gas_per_inference`` (commit and fulfil gas per committed inference), ``seconds``, then
+   ``proofs_demanded`` / ``proofs_accepted`` / ``proofs_rejected`` / ``proofs_timed_out``
+   (``ProofDemandGame`` events), ``proof_verify_gas`` (mean gas of an accepted ``submitProof``,
+   verification included) and ``prove_s`` (the node's mean proving time, from its
+   ``opzk_node_proof_seconds`` metric).
+
+A lie on the proof path only takes effect when its claim is demanded (otherwise the node answered
+honestly and its claim is correct), so the record counts it only then.
 
 Every process it starts (Anvil, node, challenger) is stopped when it ends, also on Ctrl-C,
 SIGTERM or an error. Logs and configs live in a temporary directory, kept (and named) with
@@ -61,6 +77,7 @@ from deploy.deployer import Preset, deploy_marketplace, load_preset
 from deploy.paths import repo_root
 from protocol.economics import DEFAULT_COLLUDING_SHARE, check_posp, default_cheat_gain
 from protocol.errors import OpzkError
+from protocol.model import QuantizedModel
 from protocol.params import MarketParams, validate_params
 from protocol.receipts import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST, claim_key
 
@@ -82,6 +99,15 @@ half: a claim is final 60 s after its commit (the challenger needs ~10 s of it),
 is slashed 20 s after its challenge."""
 
 PUBLIC_CHEAT_MODES = ("wrong_output", "wrong_layer", "bad_endpoint", "withheld_trace")
+PROOF_CHEAT_MODES = ("refused_proof", "invalid_proof")
+"""Lies on the proof path: effective only on a claim the challenger demands a proof of."""
+PRIVATE_LAYER = 2
+"""The digits layer made private (64→32, relu): a one-layer sensitive partition (index 1)."""
+DEFAULT_P_ZK = 0.05
+"""The challenger's proof-demand probability: about ten demands over ~200 claims."""
+DEFAULT_SEED = 6
+"""Seed of the node's lies: over the first 200 requests at 5% it draws 11 public lies of all
+four kinds and 2 on the proof path (the modes are drawn equally often: some seeds leave one out)."""
 NODE_KEY_INDEX, CHALLENGER_KEY_INDEX, CLIENT_KEY_INDEX = 1, 2, 3
 STOP_GRACE = 15.0
 """Seconds a child gets to stop after SIGTERM before it is killed."""
@@ -104,12 +130,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--cheat-rate", type=float, default=0.05, help="share of lies of the node (default 0.05)"
     )
-    p.add_argument("--seed", type=int, default=7, help="seed of the node's lies (default 7)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the node's lies (default {DEFAULT_SEED})",
+    )
     p.add_argument(
         "--sampling-probability",
         type=float,
         default=1.0,
         help="the challenger's p (default 1: every claim re-executed, every lie caught)",
+    )
+    p.add_argument(
+        "--p-zk",
+        type=float,
+        default=DEFAULT_P_ZK,
+        help=f"the challenger's proof-demand probability p_zk (default {DEFAULT_P_ZK:g})",
     )
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
     p.add_argument(
@@ -137,6 +174,78 @@ def demo_params(p: float, r: float = DEFAULT_COLLUDING_SHARE) -> tuple[MarketPar
     if not check.ok:
         raise DemoError(f"--sampling-probability {p}: {check.message}")
     return params, check.message
+
+
+def zk_verdict(params: MarketParams, p_zk: float, r: float = DEFAULT_COLLUDING_SHARE) -> str:
+    """
+    Why the challenger demands proofs at ``p_zk`` rather than at ``p``, and the PoSP check at
+    ``p_zk``.
+
+    A lie inside a private layer is caught only by a proof demand (re-execution cannot compute
+    the layer), so the condition ``p_zk·(1−r)·(R+S) > C`` must hold on its own; it holds far
+    below ``p``. A demand is dearer than a re-execution: it locks the proof bond, which an honest
+    node earns for proving, while re-executing a public layer costs the challenger CPU only.
+
+    Parameters
+    ----------
+    params :
+        The demo's market parameters.
+    p_zk :
+        The proof-demand probability, in ``(0, 1]``.
+    r :
+        The colluding share of challengers assumed.
+
+    Returns
+    -------
+    verdict : str
+        One line for the demo's output.
+
+    Raises
+    ------
+    DemoError
+        If ``p_zk`` is outside ``(0, 1]`` or breaks the condition.
+    """
+    if not 0 < p_zk <= 1:
+        raise DemoError(f"--p-zk must be in (0, 1], not {p_zk}")
+    check = check_posp(params, p_zk, r, default_cheat_gain(params))
+    if not check.ok:
+        raise DemoError(f"--p-zk {p_zk}: {check.message}")
+    return (
+        f"proof demands at p_zk = {p_zk:g}, below p: each demand of an honest claim costs the "
+        f"challenger the {params.proof_bond / ETH:g} ETH proof bond (paid to the node for proving) "
+        "where a re-execution costs it CPU only, and a lie in the private layer still costs the "
+        f"node {float(check.expected_loss) / ETH:.3g} ETH in expectation against a gain of "
+        f"{check.cheat_gain / ETH:g} ETH (PoSP holds at p_zk)"
+    )
+
+
+def public_copy(model: QuantizedModel) -> QuantizedModel:
+    """
+    ``model`` as a challenger may hold it: every sensitive layer's weights and biases zeroed.
+
+    The model id does not change (it covers a sensitive layer's header and weight commitment, not
+    its weights), so a challenger loads this copy and re-executes the public layers only.
+
+    Parameters
+    ----------
+    model :
+        A model, possibly with sensitive partitions.
+
+    Returns
+    -------
+    model : `QuantizedModel`
+        The same model without the private weights.
+    """
+    layers = tuple(
+        replace(layer, weights=np.zeros_like(layer.weights), biases=np.zeros_like(layer.biases))
+        if model.is_sensitive_layer(index)
+        else layer
+        for index, layer in enumerate(model.layers, start=1)
+    )
+    public = replace(model, layers=layers)
+    if public.model_id() != model.model_id():  # the model id must not cover private weights
+        raise DemoError("zeroing the private weights changed the model id")
+    return public
 
 
 # ---- child processes -----------------------------------------------------------------------------
@@ -218,6 +327,7 @@ FOLLOWED = {
     ),
     "DataAvailabilityGame": ("DataChallenged", "DataPublished", "DataChallengeTimedOut"),
     "FraudProofGame": ("FraudProven",),
+    "ProofDemandGame": ("ProofDemanded", "ProofAccepted", "ProofRejected", "ProofDemandTimedOut"),
     "StakeManager": ("Slashed",),
 }  # fmt: skip
 
@@ -291,6 +401,11 @@ class ChainView:
             "slashed": len(self.of("ClaimSlashed")),
             "open_disputes": len(self.of("DisputeOpened")) - len(self.of("DisputeClosed")),
             "data_challenges": len(self.of("DataChallenged")),
+            "proofs_demanded": len(self.of("ProofDemanded")),
+            "proofs_answered": sum(
+                len(self.of(name))
+                for name in ("ProofAccepted", "ProofRejected", "ProofDemandTimedOut")
+            ),
         }
 
 
@@ -409,11 +524,9 @@ def _run(
     children: list[Child],
     started: float,
 ) -> int:
-    from models.digits import MODEL_PATH
-    from models.store import load_model
-
     p = float(args.sampling_probability)
     params, posp = demo_params(p)
+    zk = zk_verdict(params, float(args.p_zk))
     _say(f"Anvil at {anvil.rpc_url} (chain id {anvil.chain_id}, 1-s blocks, automine)")
     keys = ANVIL_DEFAULT_KEYS
     deployment = deploy_marketplace(
@@ -429,25 +542,29 @@ def _run(
     _say(posp)
 
     node = Marketplace(deployment, connect(anvil.rpc_url, keys[NODE_KEY_INDEX]))
-    model = load_model(MODEL_PATH)
+    model, private_path, public_path, registered = _private_digits(node, workdir)
     model_id = bytes(model.model_id())
-    node.register_model(model)
     expected_lies = args.requests * args.cheat_rate
     stake = params.min_node_stake + params.slash_amount * math.ceil(3 * expected_lies + 10)
     node.stake(stake)
     _say(
-        f"registered the digits model 0x{model_id.hex()[:16]}… and staked "
-        f"{stake / ETH:g} ETH for node {node.address}"
+        f"made layer {PRIVATE_LAYER} of the digits model ({_shape(model, PRIVATE_LAYER)}) private: "
+        f"its weights are committed (KZG, hiding), the commitment's well-formedness proof was "
+        f"checked on-chain by SumKzgVerifier ({registered:,} gas), and model 0x"
+        f"{model_id.hex()[:16]}… is registered; the node keeps the private weights and the "
+        f"commitment's secret (sidecar, mode 0600), the challenger gets the public layers only"
     )
+    _say(f"staked {stake / ETH:g} ETH for node {node.address}")
 
-    node_url, node_data = _start_node(args, anvil, workdir, deployments, children)
-    _start_challenger(args, anvil, workdir, deployments, node_url, children)
+    node_url, node_data = _start_node(args, anvil, workdir, deployments, private_path, children)
+    _start_challenger(args, anvil, workdir, deployments, node_url, public_path, children)
     images, labels = digits_test_split(args.requests)
     wait_healthy(node_url, children, timeout=120)
     _say(
         f"node serving at {node_url} (lies on {args.cheat_rate:.0%} of its requests), "
-        f"challenger re-executes with p={p:g}"
+        f"challenger re-executes with p={p:g} and demands proofs with p_zk={args.p_zk:g}"
     )
+    _say(zk)
 
     client = Marketplace(deployment, connect(anvil.rpc_url, keys[CLIENT_KEY_INDEX]))
     view = ChainView(
@@ -482,11 +599,50 @@ def _run(
     return _report(args, view, node, answers, node_url, node_data, children, started, pids)
 
 
+def _shape(model: QuantizedModel, layer: int) -> str:
+    q = model.layers[layer - 1]
+    return f"{q.in_dim}→{q.out_dim}, {q.activation.name.lower()}"
+
+
+def _private_digits(market: Marketplace, workdir: Path) -> tuple[QuantizedModel, Path, Path, int]:
+    """
+    The digits model with layer :data:`PRIVATE_LAYER` private, registered by ``market``'s account.
+
+    Writes ``<workdir>/models/digits-private.opzkmodel`` with its commitment sidecar (the node's,
+    both mode 0600) and ``digits-public.opzkmodel`` (the challenger's: :func:`public_copy`).
+
+    Returns
+    -------
+    model, private_path, public_path, gas :
+        The model, the two files, and the gas of ``registerCommitment`` (the on-chain check of
+        the commitment's well-formedness proof).
+    """
+    from models.digits import MODEL_PATH
+    from models.sensitive import make_sensitive, register_sensitive_model, write_sidecar
+    from models.store import load_model, save_model
+    from sumkzg import load_setup
+
+    setup = load_setup()
+    model, commitment = make_sensitive(load_model(MODEL_PATH), PRIVATE_LAYER, setup)
+    directory = workdir / "models"
+    directory.mkdir()
+    private_path = directory / "digits-private.opzkmodel"
+    write_sidecar(private_path, model, commitment)
+    save_model(model, private_path)
+    os.chmod(private_path, 0o600)  # it holds the private layer's weights
+    public_path = directory / "digits-public.opzkmodel"
+    save_model(public_copy(model), public_path)
+    done = register_sensitive_model(market, model, commitment, setup=setup)
+    gas = sum(int(tx["gasUsed"]) for tx in done.commitment_txs.values())
+    return model, private_path, public_path, gas
+
+
 def _start_node(
     args: argparse.Namespace,
     anvil: AnvilNode,
     workdir: Path,
     deployments: Path,
+    model_path: Path,
     children: list[Child],
 ) -> tuple[str, Path]:
     port = free_port()
@@ -497,6 +653,7 @@ def _start_node(
                 "rpc_url": anvil.rpc_url,
                 "private_key": ANVIL_DEFAULT_KEYS[NODE_KEY_INDEX],
                 "deployments": deployments.name,
+                "models": [str(model_path)],
                 "data_dir": "node-data",
                 "sqlite_synchronous": "NORMAL",
                 "host": "127.0.0.1",
@@ -506,7 +663,7 @@ def _start_node(
                 "poll_interval": 0.5,
                 "torch_threads": 1,
                 "cheat_rate": float(args.cheat_rate),
-                "cheat_modes": list(PUBLIC_CHEAT_MODES),
+                "cheat_modes": [*PUBLIC_CHEAT_MODES, *PROOF_CHEAT_MODES],
                 "cheat_seed": int(args.seed),
             }
         )
@@ -522,6 +679,7 @@ def _start_challenger(
     workdir: Path,
     deployments: Path,
     node_url: str,
+    model_path: Path,
     children: list[Child],
 ) -> None:
     config = workdir / "challenger.toml"
@@ -534,6 +692,9 @@ def _start_challenger(
                 "sampling_secret": "0x" + os.urandom(32).hex(),
                 "node_urls": [node_url],
                 "sampling_probability": float(args.sampling_probability),
+                "models": [str(model_path)],
+                "proofs_enabled": True,
+                "p_zk": float(args.p_zk),
                 "state_path": "challenger-state.sqlite",
                 "poll_interval": 1.0,
                 "device": "cpu",
@@ -568,20 +729,27 @@ def _send_requests(
         raise DemoError(f"the node did not answer a request: {exc}") from exc
 
 
-def _read_cheats(node_data: Path) -> dict[int, str]:
-    """The node's cheat record (``node.cheats.RECORD_FILE``): request id → mode."""
+def _read_cheat_records(node_data: Path) -> dict[int, tuple[str, bool]]:
+    """
+    The node's cheat record (``node.cheats.RECORD_FILE``): request id → (mode, effective). A
+    proof-path lie is effective only once its claim was demanded.
+    """
     from node.cheats import RECORD_FILE
 
     path = node_data / RECORD_FILE
     if not path.is_file():
         return {}
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, bool]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             data = json.loads(line)
-            if data.get("effective", True):
-                out[int(data["request_id"])] = str(data["mode"])
+            out[int(data["request_id"])] = (str(data["mode"]), bool(data.get("effective", True)))
     return out
+
+
+def _read_cheats(node_data: Path) -> dict[int, str]:
+    """The lies that took effect: request id → mode."""
+    return {i: mode for i, (mode, effective) in _read_cheat_records(node_data).items() if effective}
 
 
 def _wait_final(
@@ -615,6 +783,8 @@ def _wait_final(
                 slashed=s["slashed"],
                 open_disputes=s["open_disputes"],
                 data_challenges=s["data_challenges"],
+                proofs_demanded=s["proofs_demanded"],
+                proofs_answered=s["proofs_answered"],
             )
         )
         changed = line.split("]", 1)[1] != last_line.split("]", 1)[-1]
@@ -643,6 +813,7 @@ def _report(
 
     w3 = view.w3
     receipts = all_receipts(node_url)
+    prove_s = mean_prove_seconds(node_url)
     key_of: dict[bytes, int] = {}
     for r in receipts:
         if r.get("batch_id") is not None:
@@ -651,7 +822,11 @@ def _report(
                 r["request_id"]
             )
     committed_ids = set(key_of.values())
-    cheats = {i: m for i, m in _read_cheats(node_data).items() if i in committed_ids}
+    records = {i: r for i, r in _read_cheat_records(node_data).items() if i in committed_ids}
+    cheats = {i: mode for i, (mode, effective) in records.items() if effective}
+    undemanded = sum(
+        1 for mode, effective in records.values() if mode in PROOF_CHEAT_MODES and not effective
+    )
     slashed_ids: set[int] = set()
     honest_slashed = 0
     for a in view.of("ClaimSlashed"):
@@ -670,27 +845,39 @@ def _report(
             child.stop()
     state = ChallengerState(node_data.parent / "challenger-state.sqlite")
     try:
-        sampled_keys = {c.claim_key for c in state.all_claims() if c.sampled}
+        claims = state.all_claims()
         counters = state.counters()
     finally:
         state.close()
-    sampled_ids = {key_of[k] for k in sampled_keys if k in key_of}
+    # A public lie is caught by re-execution (drawn at p), a proof lie by a demand (drawn at p_zk).
+    reexecuted = {key_of[c.claim_key] for c in claims if c.sampled and c.claim_key in key_of}
+    zk_drawn = {key_of[c.claim_key] for c in claims if c.zk_sampled and c.claim_key in key_of}
+
+    def sampled(mode: str) -> set[int]:
+        return zk_drawn if mode in PROOF_CHEAT_MODES else reexecuted
 
     gas: dict[str, int] = {}
     for name in ("BatchCommitted", "RequestFulfilled", "FraudProven", "DataChallenged"):
-        gas[name] = sum(
-            int(w3.eth.get_transaction_receipt(HexBytes(tx))["gasUsed"]) for tx in view.txs_of(name)
-        )
+        gas[name] = sum(_gas_used(w3, tx) for tx in view.txs_of(name))
     onchain = len({int(a["requestId"]) for a in view.of("RequestFulfilled")})
     committed = len(committed_ids) + onchain
     per_mode: dict[str, tuple[int, int, int]] = {}
     for mode in sorted(set(cheats.values())):
         ids = {i for i, m in cheats.items() if m == mode}
-        per_mode[mode] = (len(ids), len(ids & sampled_ids), len(ids & slashed_ids))
+        per_mode[mode] = (len(ids), len(ids & sampled(mode)), len(ids & slashed_ids))
     injected = len(cheats)
-    frauds_sampled = len(set(cheats) & sampled_ids)
+    frauds_sampled = sum(1 for i, mode in cheats.items() if i in sampled(mode))
     frauds_slashed = len(slashed_ids)
     gas_per_inference = round((gas["BatchCommitted"] + gas["RequestFulfilled"]) / max(committed, 1))
+    proofs = {
+        "proofs_demanded": len(view.of("ProofDemanded")),
+        "proofs_accepted": len(view.of("ProofAccepted")),
+        "proofs_rejected": len(view.of("ProofRejected")),
+        "proofs_timed_out": len(view.of("ProofDemandTimedOut")),
+    }
+    verify_gas = [_gas_used(w3, tx) for tx in view.txs_of("ProofAccepted")]
+    proof_verify_gas = round(sum(verify_gas) / len(verify_gas)) if verify_gas else None
+    proof_lies = sum(1 for mode in cheats.values() if mode in PROOF_CHEAT_MODES)
     stake_now = node.stake_of(node.address)[0]
     slashes = view.of("Slashed")
     seconds = time.monotonic() - started
@@ -705,12 +892,21 @@ def _report(
         ("  on-chain requests fulfilled", onchain),
         ("batches committed", len(view.of("BatchCommitted"))),
         ("lies injected by the node", injected),
-        ("lies re-executed (sampled)", frauds_sampled),
+        ("lies sampled (re-executed or demanded)", frauds_sampled),
         ("lies slashed", frauds_slashed),
         ("honest claims slashed", honest_slashed),
         ("fraud proofs (1 tx each)", len(view.of("FraudProven"))),
         ("data challenges / timed out", f"{len(view.of('DataChallenged'))} / "
                                         f"{len(view.of('DataChallengeTimedOut'))}"),
+        (f"proofs demanded (p_zk = {args.p_zk:g})", proofs["proofs_demanded"]),
+        ("  of honest claims / of proof lies", f"{proofs['proofs_demanded'] - proof_lies} / "
+                                               f"{proof_lies}"),
+        ("  accepted / rejected / timed out", f"{proofs['proofs_accepted']} / "
+                                              f"{proofs['proofs_rejected']} / "
+                                              f"{proofs['proofs_timed_out']}"),
+        ("  proof lies never demanded (no effect)", undemanded),
+        ("gas of an accepted submitProof", "-" if proof_verify_gas is None else proof_verify_gas),
+        ("node proving time per proof (s)", "-" if prove_s is None else round(prove_s, 2)),
         ("node stake left (ETH)", f"{stake_now / ETH:g}"),
         ("node stake slashed (ETH)", f"{sum(int(a['amount']) for a in slashes) / ETH:g}"),
         ("challenger rewards (ETH)", f"{sum(int(a['reward']) for a in slashes) / ETH:g}"),
@@ -729,9 +925,14 @@ def _report(
         "honest_slashed": honest_slashed,
         "gas_per_inference": gas_per_inference,
         "seconds": round(seconds, 1),
+        **proofs,
+        "proof_verify_gas": proof_verify_gas,
+        "prove_s": None if prove_s is None else round(prove_s, 3),
         "sampling_probability": args.sampling_probability,
+        "p_zk": args.p_zk,
         "cheat_rate": args.cheat_rate,
         "frauds_by_mode": {m: list(v) for m, v in per_mode.items()},
+        "proof_lies_not_demanded": undemanded,
         "challenger": {k: v for k, v in counters.items() if not k.startswith("sent:")},
         "workdir": str(node_data.parent),
         "pids": pids,
@@ -739,3 +940,42 @@ def _report(
     print(summary_json(summary), flush=True)
     ok = honest_slashed == 0 and frauds_slashed == frauds_sampled
     return 0 if ok else 1
+
+
+def _gas_used(w3: Web3, tx: bytes) -> int:
+    return int(w3.eth.get_transaction_receipt(HexBytes(tx))["gasUsed"])
+
+
+PROVE_SECONDS_METRIC = "opzk_node_proof_seconds"
+"""The node's histogram of proving times (:mod:`node.prover`)."""
+
+
+def histogram_mean(text: str, name: str) -> float | None:
+    """
+    ``_sum / _count`` of the Prometheus histogram ``name`` in the exposition ``text`` (summed over
+    its label sets); ``None`` when it is absent or has no observation.
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == name:
+            for sample in family.samples:
+                values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    count = values.get(f"{name}_count", 0.0)
+    if count <= 0:
+        return None
+    return values.get(f"{name}_sum", 0.0) / count
+
+
+def mean_prove_seconds(node_url: str) -> float | None:
+    """
+    The node's mean proving time, from :data:`PROVE_SECONDS_METRIC` of its ``GET /metrics``;
+    ``None`` when it proved nothing or the metrics cannot be read.
+    """
+    try:
+        with urllib.request.urlopen(f"{node_url}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    return histogram_mean(text, PROVE_SECONDS_METRIC)

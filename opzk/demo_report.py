@@ -25,6 +25,12 @@ SUMMARY_KEYS = (
     "honest_slashed",
     "gas_per_inference",
     "seconds",
+    "proofs_demanded",
+    "proofs_accepted",
+    "proofs_rejected",
+    "proofs_timed_out",
+    "proof_verify_gas",
+    "prove_s",
 )
 """The keys the demo's JSON line always starts with."""
 
@@ -47,6 +53,9 @@ class Progress:
     slashed: int
     open_disputes: int
     data_challenges: int
+    proofs_demanded: int = 0
+    proofs_answered: int = 0
+    """Demands closed: accepted, rejected or timed out."""
 
 
 def progress_line(p: Progress) -> str:
@@ -55,7 +64,8 @@ def progress_line(p: Progress) -> str:
         f"[{p.elapsed:6.1f}s] requests {p.sent}/{p.total} | batched {p.batched} in {p.batches} "
         f"batches ({p.batches_final} final) | on-chain {p.onchain_fulfilled}/{p.onchain_total} "
         f"fulfilled ({p.onchain_final} final) | slashed {p.slashed} | disputes open "
-        f"{p.open_disputes} | data challenges {p.data_challenges}"
+        f"{p.open_disputes} | data challenges {p.data_challenges} | proofs demanded "
+        f"{p.proofs_demanded} ({p.proofs_answered} closed)"
     )
 
 

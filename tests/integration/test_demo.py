@@ -1,6 +1,8 @@
 """
-The README's main job, ``opzk demo``, end to end: Anvil, the real node (lying on 5% of its
-requests) and the real challenger (p = 1) as subprocesses, ~200 requests of the digits test split.
+The README's main job, ``opzk demo``, end to end: Anvil, the real node (serving the digits model
+with layer 2 private, lying on 5% of its requests) and the real challenger (p = 1, proof demands
+at p_zk = 0.05, checked by the real SumKzgVerifier) as subprocesses, ~200 requests of the digits
+test split.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from opzk.cli import main
+from opzk.demo import DEFAULT_P_ZK, PROOF_CHEAT_MODES
 from opzk.demo_report import SUMMARY_KEYS
 
 pytestmark = pytest.mark.anvil
@@ -56,10 +59,24 @@ def test_demo_catches_every_lie_slashes_no_honest_claim_and_leaves_nothing_runni
     assert 3 <= summary["frauds_injected"] <= 25
     assert summary["frauds_slashed"] == summary["frauds_sampled"] == summary["frauds_injected"]
     assert summary["honest_slashed"] == 0
+
+    # Proof demands of the private layer (~5% of ~200 claims; none at all has odds ~1e-4): every
+    # demand of an honest claim is answered with a proof the verifier accepts; a proof lie (only
+    # effective when its claim is demanded) is rejected or times out, and is slashed above.
+    by_mode = summary["frauds_by_mode"]
+    proof_lies = {m: by_mode.get(m, [0, 0, 0])[0] for m in PROOF_CHEAT_MODES}
+    assert summary["p_zk"] == DEFAULT_P_ZK
+    assert summary["proofs_demanded"] >= 1
+    assert summary["proofs_accepted"] == summary["proofs_demanded"] - sum(proof_lies.values())
+    assert summary["proofs_rejected"] == proof_lies["invalid_proof"]
+    assert summary["proofs_timed_out"] == proof_lies["refused_proof"]
+    assert 100_000 < summary["proof_verify_gas"] < 3_000_000
+    assert 0 < summary["prove_s"] < 20
     assert 0 < summary["gas_per_inference"] < 20_000
     assert summary["seconds"] < 180
     assert "[" in out and "requests 200/200" in out  # progress lines
     assert "honest claims slashed" in out and "cheat mode" in out  # the tables
+    assert "proofs demanded (p_zk = 0.05)" in out and "PoSP holds at p_zk" in out
 
     # every process the demo started (Anvil, node, challenger) is gone
     assert len(summary["pids"]) == 3

@@ -163,11 +163,11 @@ class Adversary:
         (event,) = self.chain.events(self.chain.da, "DataChallenged", tx)
         return int(event["challengeId"]), int(event["deadline"]), self.chain.gas_cost(tx)
 
-    def demand_proof(self, claim: ServedClaim, partition: int) -> tuple[int, int]:
-        """A bonded proof demand; returns (demand id, deadline)."""
+    def demand_proof(self, claim: ServedClaim, partition: int) -> tuple[int, int, int]:
+        """A bonded proof demand; returns (demand id, deadline, wei paid for gas)."""
         tx = self.who.send(
             self.chain.pdg.functions.demandProof(claim.ref, partition),
             value=self.chain.params.proof_bond,
         )
         (event,) = self.chain.events(self.chain.pdg, "ProofDemanded", tx)
-        return int(event["demandId"]), int(event["deadline"])
+        return int(event["demandId"]), int(event["deadline"]), self.chain.gas_cost(tx)

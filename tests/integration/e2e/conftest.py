@@ -9,6 +9,10 @@ service, against the session's Anvil node and real contracts.
   uvicorn on a free loopback port in a background thread (lifespan on: the batcher, watcher,
   on-chain requests, responder and finalizer jobs run as in ``opzk node run``), then calls
   ``serveModel`` as ``opzk node run`` does.
+- ``private_model`` makes layer 2 of the digits model (64 → 32, relu) a one-layer sensitive
+  partition (:func:`models.sensitive.make_sensitive`), writes it with its commitment sidecar for
+  the node and a copy without the private weights for the challengers, and registers it with the
+  deployment's real ``SumKzgVerifier`` (:func:`models.sensitive.register_sensitive_model`).
 - ``start_challenger(role, **settings)`` builds a challenger with
   :func:`challenger.service.build_challenger` from :class:`~challenger.config.ChallengerSettings`
   (so it reads traces through :class:`~challenger.source.HttpTraceSource` over HTTP and events
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,12 +47,15 @@ from challenger.service import Challenger, build_challenger, run_service
 from challenger.state import ChallengerState
 from deploy.anvil import ANVIL_DEFAULT_KEYS, free_port
 from models.digits import MODEL_PATH
-from models.store import load_model
+from models.sensitive import make_sensitive, register_sensitive_model, write_sidecar
+from models.store import load_model, save_model
 from node.service import NodeService
 from node.settings import NodeSettings
 from node.settings import load_settings as load_node_settings
+from opzk.demo import public_copy
 from opzk.marketplace import Marketplace
 from protocol.model import QuantizedModel
+from sumkzg import load_setup
 from tests.integration.chain_env import ROLE_KEYS, ChainEnv
 
 NODE_KEY = ANVIL_DEFAULT_KEYS[ROLE_KEYS["node"]]
@@ -269,6 +277,50 @@ def e2e(chain: ChainEnv, tmp_path: Path) -> E2EEnv:
     model_id = chain.register(model)
     chain.stake()
     return E2EEnv(chain, model, model_id, deployments, tmp_path)
+
+
+PRIVATE_LAYER = 2
+"""The digits layer made private by ``private_model`` (64 → 32, relu)."""
+PRIVATE_PARTITION = 1
+"""Its partition index (layer 1 is partition 0, layer 3 partition 2)."""
+
+
+@dataclass
+class PrivateModel:
+    """The digits model with one private layer, registered with the real ``SumKzgVerifier``."""
+
+    model: QuantizedModel
+    model_id: bytes
+    path: Path
+    """The node's model file (private weights included), its commitment sidecar beside it."""
+    public_path: Path
+    """The challengers' copy: the same model id, the private layer's weights zeroed."""
+
+    @property
+    def model_hex(self) -> str:
+        return "0x" + self.model_id.hex()
+
+
+@pytest.fixture
+def private_model(e2e: E2EEnv) -> PrivateModel:
+    """
+    Layer :data:`PRIVATE_LAYER` of the digits model made private (a fixed blinding column: tests
+    only), written with its sidecar, and registered by the model owner (proof of well-formedness
+    checked on-chain by ``SumKzgVerifier.registerCommitment``).
+    """
+    setup = load_setup()
+    model, commitment = make_sensitive(
+        load_model(MODEL_PATH), PRIVATE_LAYER, setup, rng=random.Random(61)
+    )
+    path = e2e.directory / "digits-private.opzkmodel"
+    save_model(model, path)
+    write_sidecar(path, model, commitment)
+    public_path = e2e.directory / "digits-public-view.opzkmodel"
+    save_model(public_copy(model), public_path)
+    done = register_sensitive_model(
+        Marketplace(e2e.chain.deployment, e2e.chain.owner), model, commitment, setup=setup
+    )
+    return PrivateModel(model, done.model_id, path, public_path)
 
 
 @pytest.fixture

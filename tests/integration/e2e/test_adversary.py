@@ -3,26 +3,24 @@ Bogus disputes against an honest node (the real node service over HTTP, its watc
 data-availability responder running), sent by an adversarial challenger straight through web3
 (:mod:`tests.integration.e2e.adversary`): bogus fraud proofs revert and change nothing, a bogus
 data challenge is answered by the node and costs the challenger its bond, and a bogus proof
-demand locks the challenger's bond (the node's answer waits for its prover).
+demand is answered with a proof the real verifier accepts, which pays the node the bond.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from challenger.service import Challenger
-from models.store import save_model
 from protocol import errors
-from protocol.model import QuantizedModel
-from tests.factories import SENSITIVE_PARTITION_INDEX
 from tests.integration.chain_env import ChainEnv
 from tests.integration.e2e.adversary import Adversary, ServedClaim
 from tests.integration.e2e.conftest import (
+    PRIVATE_PARTITION,
     E2EEnv,
+    PrivateModel,
     RunningNode,
     ServiceThread,
     random_inputs,
@@ -33,6 +31,8 @@ from tests.integration.e2e.conftest import (
 
 PUBLISHED = 2
 """``DataAvailabilityGame.Status.Published``."""
+STATUS_PROVEN = 2
+"""``ProofDemandGame.Status.Proven``."""
 
 
 def _served(e2e: E2EEnv, node: RunningNode, n: int, onchain: int) -> tuple[list[int], list[int]]:
@@ -151,81 +151,127 @@ def test_bogus_data_challenge_is_answered_and_the_bond_goes_to_the_node(
     state.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "node bug (not the challenger's): the node's watcher only recognizes claim keys of batch "
-        "receipts (StoreWriter.request_of_claim), so a data challenge on an on-chain request's "
-        "claim is recorded as 'unknown claim' and never answered; an honest node would be "
-        "slashed at the deadline"
-    ),
-)
 def test_bogus_data_challenge_on_an_onchain_request_is_answered(
     e2e: E2EEnv, start_node: Callable[..., RunningNode]
 ) -> None:
     """
-    Proves (once the node answers them): a data challenge against an honest on-chain request's
-    claim is answered by the node before its deadline, the bond going to the node.
+    Proves: a data challenge against an honest on-chain request's claim is answered by the node
+    before its deadline with the vector it serves at ``GET /v1/requests/{id}/trace``; the bond is
+    credited to the node, nothing is slashed, and the request's dispute history shows it.
     """
     chain = e2e.chain
     node = start_node()
     _, on = _served(e2e, node, 0, 1)
     adv = Adversary(chain, chain.challenger2, e2e.model)
     claim = adv.request_claim(on[0])
-    challenge_id, _, _ = adv.challenge_data(claim, 1)
+    node_address = chain.node.address
+    credits_before = chain.call(chain.stakes.functions.credits(node_address))
+    stake_before = chain.stake_of(node_address)
+    challenge_id, deadline, _ = adv.challenge_data(claim, 1)
     wait_for(
         lambda: chain.call(chain.da.functions.getChallenge(challenge_id))[4] == PUBLISHED,
         timeout=4,
         what="the node to publish the challenged vector of an on-chain request",
     )
+    assert chain.now() <= deadline
+    bond = chain.params.data_bond
+    assert chain.call(chain.stakes.functions.credits(node_address)) == credits_before + bond
+    assert chain.call(chain.stakes.functions.bondsOf(adv.address)) == 0
+    assert chain.stake_of(node_address) == stake_before
+    assert not chain.call(chain.market.functions.fraudulent(claim.key))
+    trace = node.get(f"/requests/{on[0]}/trace")
+    assert trace["trace_root"] == "0x" + bytes(claim.receipt.trace_root).hex()
+    vector = claim.vectors[1]
+    assert vector is not None and trace["vectors"][1]["values"] == vector.tolist()
+    wait_for(
+        lambda: (
+            [d["kind"] for d in node.get(f"/requests/{on[0]}")["disputes"]]
+            == ["dispute_opened", "data_challenged", "dispute_closed", "data_published"]
+        ),
+        what="the node's watcher to record the request's dispute",
+    )
+    assert node.get(f"/requests/{on[0]}")["status"] == "committed"
 
 
 def test_bogus_proof_demand_locks_the_bond(
     e2e: E2EEnv,
+    private_model: PrivateModel,
     start_node: Callable[..., RunningNode],
-    sensitive_model: QuantizedModel,
-    tmp_path: Path,
 ) -> None:
     """
-    Proves (today): against an honest node serving a model with a sensitive partition (verified
-    by the ToggleVerifier test double), a proof demand on a public partition reverts with
-    ``NotSensitivePartition`` and changes nothing, and one on the sensitive partition locks the
-    challenger's bond and holds the batch open (the node sees the claim disputed) without
-    touching the node's stake. The node's answer (a valid proof paying it the bond) is skipped:
-    the node has no prover yet.
+    Proves: against an honest node serving the digits model with layer 2 private (registered
+    with the real ``SumKzgVerifier``), a proof demand on a public partition reverts with
+    ``NotSensitivePartition`` and changes nothing; one on the private partition locks the
+    adversary's bond and holds the batch open until the node answers with a proof that the
+    verifier accepts (``ProofAccepted``) before the deadline: the bond is released to the node
+    (credited), the adversary is out exactly the bond plus its gas, the dispute closes without
+    fraud and nothing is slashed.
     """
     chain = e2e.chain
-    path = tmp_path / "sensitive.opzkmodel"
-    save_model(sensitive_model, path)
-    chain.register_sensitive(sensitive_model)
-    node = start_node(models=[path])
-    width = sensitive_model.layers[0].in_dim
+    node = start_node(models=[private_model.path])
+    width = private_model.model.layers[0].in_dim
     bodies = node.infer(random_inputs(3, seed=33, width=width), threads=1)
     node.wait_all_committed(3)
-    adv = Adversary(chain, chain.challenger2, sensitive_model)
+    adv = Adversary(chain, chain.challenger2, private_model.model)
     request_id = int(bodies[1]["request_id"])
     claim: ServedClaim = adv.batch_claim(node, request_id)
-    assert claim.vectors[2] is None  # hidden inside the partition: never served
-    accounts = (chain.node.address, adv.address)
+    # A one-layer partition has no interior: its input h_1 and output h_2 are public.
+    assert all(v is not None for v in claim.vectors)
+    node_address = chain.node.address
+    accounts = (node_address, adv.address)
 
     before, nonce = chain.ledger(*accounts), chain.nonce(adv.address)
     with pytest.raises(errors.NotSensitivePartition):
         adv.send(chain.pdg.functions.demandProof(claim.ref, 0), value=chain.params.proof_bond)
     assert (chain.ledger(*accounts), chain.nonce(adv.address)) == (before, nonce)
 
-    demand_id, deadline = adv.demand_proof(claim, SENSITIVE_PARTITION_INDEX)
-    assert chain.call(chain.stakes.functions.bondsOf(adv.address)) == chain.params.proof_bond
+    eth_before = chain.balance(adv.address)
+    demand_id, deadline, gas = adv.demand_proof(claim, PRIVATE_PARTITION)
     batch_id = int(claim.ref[1])  # type: ignore[call-overload]
-    assert chain.call(chain.market.functions.openDisputes(0, batch_id)) == 1
     wait_for(
-        lambda: node.get(f"/receipts/{request_id}")["status"] == "disputed",
-        what="the node's watcher to see the demand",
+        lambda: chain.call(chain.pdg.functions.getDemand(demand_id))[4] == STATUS_PROVEN,
+        timeout=60,
+        what="the node to prove the demanded partition",
     )
-    assert chain.stake_of(chain.node.address)[0] == chain.params.min_node_stake
-    assert chain.now() < deadline
-    assert demand_id == 1
-    pytest.skip(
-        "the node has no prover yet (node/proofs.py only rebuilds batch Merkle proofs and "
-        "nothing answers ProofDemandGame.submitProof): the node's valid proof paying it the bond "
-        "arrives with the proof-system work"
+    assert chain.now() <= deadline
+    (accepted,) = chain.pdg.events.ProofAccepted().get_logs(from_block=chain.session.base_block)
+    assert int(accepted["args"]["demandId"]) == demand_id
+    assert bytes(accepted["args"]["claimKey"]) == claim.key
+    after = chain.ledger(*accounts)
+    bond = chain.params.proof_bond
+    assert after[f"scredit:{node_address}"] == before[f"scredit:{node_address}"] + bond
+    assert after[f"stake:{node_address}"] == before[f"stake:{node_address}"]
+    assert after[f"bond:{adv.address}"] == 0
+    assert after[f"scredit:{adv.address}"] == before[f"scredit:{adv.address}"]
+    assert chain.balance(adv.address) == eth_before - bond - gas
+    assert chain.call(chain.market.functions.openDisputes(0, batch_id)) == 0
+    assert not chain.call(chain.market.functions.fraudulent(claim.key))
+    # The bond was locked by the demand and released to the node by the answer; the claim's
+    # batch was held open in between (closed without fraud).
+    base = chain.session.base_block
+    (locked,) = chain.stakes.events.BondLocked().get_logs(
+        from_block=base, argument_filters={"challenger": adv.address}
     )
+    (released,) = chain.stakes.events.BondReleased().get_logs(
+        from_block=base, argument_filters={"challenger": adv.address}
+    )
+    assert int(locked["args"]["amount"]) == int(released["args"]["amount"]) == bond
+    assert released["args"]["recipient"] == node_address
+    assert locked["blockNumber"] < released["blockNumber"]
+    market_events = chain.market.events
+    (opened,) = market_events.DisputeOpened().get_logs(
+        from_block=base, argument_filters={"claimKey": claim.key}
+    )
+    (closed,) = market_events.DisputeClosed().get_logs(
+        from_block=base, argument_filters={"claimKey": claim.key}
+    )
+    assert int(opened["args"]["containerId"]) == int(closed["args"]["containerId"]) == batch_id
+    assert opened["args"]["game"] == closed["args"]["game"] == chain.pdg.address
+    assert not closed["args"]["fraud"]
+    wait_for(
+        lambda: (
+            "proof_accepted" in [d["kind"] for d in node.get(f"/receipts/{request_id}")["disputes"]]
+        ),
+        what="the node's watcher to record the answer",
+    )
+    assert node.get(f"/receipts/{request_id}")["status"] == "committed"

@@ -162,6 +162,57 @@ CASES: list[tuple[str, Observation, SolverParams, Action]] = [
         DemandProof(K, 1),
     ),
     (
+        "zk only, receipt not known yet",
+        replace(
+            BASE,
+            sampled=False,
+            trace=TraceStatus.PENDING,
+            zk_sampled=True,
+            claim_known=False,
+        ),
+        ZK,
+        Wait(K, ""),
+    ),
+    (
+        "zk, another challenger's demand open",
+        replace(
+            BASE,
+            zk_sampled=True,
+            sensitive_partitions=(1,),
+            proof_demands=(DisputeView(4, 1, NOW + 5, mine=False, open=True),),
+        ),
+        ZK,
+        Wait(K, ""),
+    ),
+    (
+        "zk, another challenger's demand answered",
+        replace(
+            BASE,
+            zk_sampled=True,
+            sensitive_partitions=(1,),
+            proof_demands=(DisputeView(4, 1, NOW - 5, mine=False, open=False),),
+        ),
+        ZK,
+        Ignore(K),
+    ),
+    (
+        "zk, two partitions, one demanded",
+        replace(
+            BASE,
+            zk_sampled=True,
+            sensitive_partitions=(1, 3),
+            proof_demands=(DisputeView(4, 1, NOW + 5, mine=True, open=True),),
+        ),
+        ZK,
+        DemandProof(K, 3),
+    ),
+    (
+        "zk, but the fraud proof comes first",
+        replace(BASE, wrong=WRONG, zk_sampled=True, sensitive_partitions=(1,)),
+        ZK,
+        ProveLayerFraud(K, WRONG),
+    ),
+    (
         "waiting for the proof",
         replace(
             BASE,
