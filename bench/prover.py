@@ -486,6 +486,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=int, default=3, help="our prove/verify: median of this many runs"
     )
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--backend",
+        choices=("numpy", "torch", "auto"),
+        default=None,
+        help="prover backend (sumkzg.accel; default: $OPZK_PROVER_BACKEND, else auto)",
+    )
     return parser.parse_args(argv)
 
 
@@ -496,7 +502,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     notes: list[str] = []
 
+    from sumkzg import accel
     from sumkzg.setup import load_setup
+
+    if args.backend is not None:
+        accel.use_backend(args.backend)
+    notes.append(f"prover backend: {accel.active_backend()}")
 
     setup, load_s = timed(load_setup)
     notes.append(f"trusted setup (c-kzg, 4096 G1 points) loaded and checked in {load_s:.1f} s")

@@ -34,6 +34,7 @@ from py_arkworks_bls12381 import G1Point
 from protocol.exceptions import ProtocolError
 from protocol.requant import Activation, requant_array
 
+from .accel import int_gemv
 from .curve import msm
 from .errors import ProofRejected, WitnessError
 from .field import R, eq_table
@@ -127,7 +128,7 @@ def runtime_output(
     WitnessError
         If the runtime refuses (an accumulator ``|z| >= 2^31``).
     """
-    z = weights @ statement.x_array().astype(np.int64) + biases
+    z = int_gemv(weights, statement.x_array(), biases)
     try:
         y = requant_array(
             z, statement.multiplier, statement.shift, Activation(statement.activation)

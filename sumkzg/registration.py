@@ -37,13 +37,13 @@ import numpy as np
 import numpy.typing as npt
 from py_arkworks_bls12381 import G1Point
 
+from .accel import field_gemv_int
 from .curve import commit, decode_g1, encode_g1, msm
 from .errors import EncodingError, ProofRejected, SetupError, WitnessError
 from .field import (
     R,
     batch_inv,
     eq_table,
-    field_gemv_int,
     scalar_from_bytes,
     scalar_to_bytes,
 )
@@ -431,7 +431,7 @@ def combine_chunks(
     """
     ``Σ_{c<count} weights[c]·chunk_c``: a vector of ``D`` field elements.
 
-    An int64 ``flat`` goes through :func:`~sumkzg.field.field_gemv_int` (entries ``|v| <= 2^31``);
+    An int64 ``flat`` goes through :func:`~sumkzg.accel.field_gemv_int` (entries ``|v| <= 2^31``);
     an ``object`` one through a numpy dot product.
     """
     padded_len = count * D

@@ -39,8 +39,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .accel import field_gemv_int, field_gemv_int_t
 from .errors import ProofRejected, SumKzgError
-from .field import R, field_gemv_int, field_gemv_int_t, lagrange_eval_0123, scalar_to_bytes
+from .field import R, lagrange_eval_0123, scalar_to_bytes
 from .layout import eq_prefix
 from .transcript import TAG_SUMCHECK_ROUND, Transcript
 
