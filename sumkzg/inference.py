@@ -25,20 +25,26 @@ can prove from a malicious witness; :func:`prove_inference` is the honest compos
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from py_arkworks_bls12381 import G1Point
 
 from protocol.exceptions import ProtocolError
 from protocol.requant import Activation, requant_array
 
 from .accel import int_gemv
-from .curve import msm
+from .batch import (
+    Flat,
+    open_batched,
+    round1_challenges,
+    round2_challenges,
+    start_transcript,
+    verify_batched,
+)
 from .errors import ProofRejected, WitnessError
-from .field import R, eq_table
-from .hyperkzg import open_multilinear, verify_opening
+from .field import R, eq_table, lagrange_eval_0123
 from .layout import (
     BYTE_TABLE_SIZE,
     c_rho_column,
@@ -52,18 +58,15 @@ from .layout import (
     x_column,
     y_rows,
 )
-from .proof import InferenceProof, points_bytes, scalars_bytes, weight_commitment_hash
+from .proof import InferenceProof, weight_commitment_hash
 from .registration import (
     WeightCommitment,
     _check_setup,
-    add_blinding,
     check_weights,
-    combine_chunks,
     commit_chunks,
     flat_grid,
     grid_flat,
     inverse_lookup,
-    powers,
     weight_flat,
 )
 from .setup import Setup
@@ -71,6 +74,7 @@ from .statement import InferenceStatement
 from .sumcheck import (
     Grid,
     ObjArray,
+    RoundMessage,
     SumcheckProver,
     Table,
     Term,
@@ -82,10 +86,6 @@ from .sumcheck import (
 )
 from .transcript import (
     DOMAIN_INFERENCE,
-    TAG_EVALUATIONS,
-    TAG_ROUND1,
-    TAG_ROUND2,
-    TAG_STATEMENT,
     Transcript,
 )
 
@@ -113,6 +113,51 @@ class InferenceWitness:
     multiplicities: tuple[int, ...]
     remainders: tuple[int, ...]
     slacks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class InferenceChallenges:
+    """The challenges drawn before the sumcheck: ``α``, ``λ`` (round 1), ``τ``, ``τ″``, ``γ``."""
+
+    alpha: int
+    lam: int
+    tau: list[int]
+    tau2: list[int]
+    gamma: int
+
+
+@dataclass(frozen=True)
+class InferenceTrace:
+    """What a prover run exposes besides the proof (for :attr:`ProverHooks.trace`)."""
+
+    challenges: InferenceChallenges
+    point: list[int]
+    evals: list[int]
+    final_claim: int
+    """The verifier's claim after the last round, ``s_ℓ(u_ℓ)`` of the rounds as sent."""
+
+
+@dataclass(frozen=True)
+class ProverHooks:
+    """
+    TESTS ONLY: the hook points of :func:`prove_inference_with_witness`, through which the
+    malicious-prover battery (tests/unit/sumkzg/test_malicious_provers.py) builds its transcript
+    and round attacks from the real prover. Every hook left ``None`` is the honest behaviour;
+    honest provers pass no hooks at all.
+
+    Attributes
+    ----------
+    statement_bytes :
+        Given the statement bytes, returns the bytes absorbed with tag ``0x00`` instead.
+    round_message :
+        Per sumcheck round: see :data:`sumkzg.sumcheck.RoundMessage` (the claimed sum is 0).
+    trace :
+        Called once, before the opening, with the run's :class:`InferenceTrace`.
+    """
+
+    statement_bytes: Callable[[bytes], bytes] | None = None
+    round_message: RoundMessage | None = None
+    trace: Callable[[InferenceTrace], None] | None = None
 
 
 def runtime_output(
@@ -255,10 +300,12 @@ def prove_inference_with_witness(
     witness: InferenceWitness,
     *,
     transcript: Transcript | None = None,
+    hooks: ProverHooks | None = None,
 ) -> bytes:
     """
-    Prove from a given witness without checking it (tests inject malicious witnesses here; the
-    honest path is :func:`prove_inference`). ``H`` is derived from ``witness.limbs`` and ``α``.
+    Prove from a given witness without checking it (tests inject malicious witnesses here, and
+    transcript/round attacks through ``hooks``, see :class:`ProverHooks`; the honest path is
+    :func:`prove_inference`). ``H`` is derived from ``witness.limbs`` and ``α``.
 
     Raises
     ------
@@ -269,8 +316,11 @@ def prove_inference_with_witness(
     layout = statement.layout
     shape = layout.shape
     mp, n, k = shape.m_pad, shape.n, layout.k
-    tr = transcript if transcript is not None else Transcript(DOMAIN_INFERENCE)
-    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
+    hooks = hooks if hooks is not None else ProverHooks()
+    statement_bytes = statement.to_bytes(setup.setup_id)
+    if hooks.statement_bytes is not None:
+        statement_bytes = hooks.statement_bytes(statement_bytes)
+    tr = start_transcript(DOMAIN_INFERENCE, statement_bytes, transcript)
 
     # Round 1: limbs and multiplicities.
     limbs = np.asarray(witness.limbs, dtype=object)
@@ -278,21 +328,15 @@ def prove_inference_with_witness(
     c_limb = commit_chunks(setup, limb_flat, layout.k_l)
     mu_flat = obj_array(list(witness.multiplicities))
     c_mu = commit_chunks(setup, mu_flat, 1)[0]
-    tr.absorb(TAG_ROUND1, points_bytes([*c_limb, c_mu]))
-    alpha = tr.challenge()
-    lam = tr.challenge()
+    alpha, lam = round1_challenges(tr, [*c_limb, c_mu], 2)
 
     # Round 2: the inverses H = 1/(α − Limb − λ·top).
     lookups = limbs.copy()
     lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + lam) % R
     h_inv = inverse_lookup(lookups, alpha)
     h = h_inv.values
-    h_flat = grid_flat(h)
     c_h = h_inv.commit(setup, layout.k_l)
-    tr.absorb(TAG_ROUND2, points_bytes(c_h))
-    tau = tr.challenges(shape.mu_i)
-    tau2 = tr.challenges(shape.ell)
-    gamma = tr.challenge()
+    tau, tau2, gamma = round2_challenges(tr, c_h, shape)
 
     # The sumcheck.
     ints = np.concatenate([weights, biases.reshape(-1, 1)], axis=1)
@@ -330,22 +374,22 @@ def prove_inference_with_witness(
         Term(-g2, ("e_i", "e_j", "sel")),
     ]
     prover = SumcheckProver(shape.mu_i, shape.mu_j, tables, terms)
-    rounds = prove_rounds(prover, tr)
+    rounds = prove_rounds(prover, tr, message=hooks.round_message)
     point = prover.point()
     evals = [prover.final_value(name) for name in OPENED]
-    tr.absorb(TAG_EVALUATIONS, scalars_bytes(evals))
-    nu = tr.challenge()
+    if hooks.trace is not None:
+        challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma)
+        final_claim = lagrange_eval_0123(rounds[-1], point[0])
+        hooks.trace(InferenceTrace(challenges, point, evals, final_claim))
 
     # The batched opening.
-    u_lo, u_hi = shape.split_chunk_point(point)
-    e_hi = eq_table(u_hi)
-    nus = powers(nu, len(OPENED))
-    q = combine_chunks(weight_flat(shape, weights, biases), shape.k_w, e_hi)
-    add_blinding(q, shape, commitment.blinding, e_hi, 1)
-    q = (q + nus[1] * combine_chunks(limb_flat, layout.k_l, e_hi)) % R
-    q = (q + nus[2] * combine_chunks(h_flat, layout.k_l, e_hi)) % R
-    q = (q + nus[3] * combine_chunks(mu_flat, 1, e_hi)) % R
-    opening = open_multilinear(setup, [int(v) for v in q], u_lo, tr)
+    opened: list[tuple[Flat, int]] = [
+        (weight_flat(shape, weights, biases), shape.k_w),
+        (limb_flat, layout.k_l),
+        (grid_flat(h), layout.k_l),
+        (mu_flat, 1),
+    ]
+    opening = open_batched(setup, shape, opened, commitment.blinding, point, evals, tr)
 
     proof = InferenceProof(
         c_w=tuple(commitment.chunk_points()),
@@ -357,6 +401,41 @@ def prove_inference_with_witness(
         opening=opening,
     )
     return proof.to_bytes()
+
+
+def final_sumcheck_value(
+    statement: InferenceStatement,
+    challenges: InferenceChallenges,
+    point: Sequence[int],
+    evals: Sequence[int],
+) -> int:
+    """
+    ``F(u)`` from the opened evaluations ``(W, Limb, H, Mu)(u)`` and the public columns at ``u``:
+    what the verifier compares with the sumcheck's final claim (docs/proof-system.md §7).
+    """
+    layout = statement.layout
+    ch = challenges
+    pub = inference_public_evals(
+        layout,
+        statement.x_values,
+        statement.y_values,
+        statement.activation,
+        ch.alpha,
+        ch.tau,
+        ch.tau2,
+        point,
+        lam=ch.lam,
+    )
+    w_u, limb_u, h_u, mu_u = evals
+    k = layout.k
+    a = (
+        statement.multiplier * w_u * pub.x
+        + pub.delta0 * ((1 << (k - 1)) - (1 << k) * pub.y)
+        - (pub.c_rho + (1 << k) * pub.sigma * pub.c_u) * limb_u
+    )
+    b1 = pub.sel * h_u - mu_u * pub.t_alpha
+    b2 = h_u * (ch.alpha - limb_u - ch.lam * pub.top) - pub.sel
+    return (pub.eq_tau * a + ch.gamma * b1 + ch.gamma * ch.gamma * pub.eq_tau2 * b2) % R
 
 
 def verify_inference(
@@ -399,55 +478,13 @@ def verify_inference(
     proof = InferenceProof.from_bytes(proof_bytes, layout)
     if weight_commitment_hash(proof.c_w) != statement.h_w:
         raise ProofRejected("the weight chunks do not hash to H_W")
-    tr = transcript if transcript is not None else Transcript(DOMAIN_INFERENCE)
-    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
-    tr.absorb(TAG_ROUND1, points_bytes([*proof.c_limb, proof.c_mu]))
-    alpha = tr.challenge()
-    lam = tr.challenge()
-    tr.absorb(TAG_ROUND2, points_bytes(proof.c_h))
-    tau = tr.challenges(shape.mu_i)
-    tau2 = tr.challenges(shape.ell)
-    gamma = tr.challenge()
+    tr = start_transcript(DOMAIN_INFERENCE, statement.to_bytes(setup.setup_id), transcript)
+    alpha, lam = round1_challenges(tr, [*proof.c_limb, proof.c_mu], 2)
+    tau, tau2, gamma = round2_challenges(tr, proof.c_h, shape)
+    challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma)
 
     claim, point = verify_rounds(proof.rounds, 0, tr)
-    w_u, limb_u, h_u, mu_u = proof.evals
-    pub = inference_public_evals(
-        layout,
-        statement.x_values,
-        statement.y_values,
-        statement.activation,
-        alpha,
-        tau,
-        tau2,
-        point,
-        lam=lam,
-    )
-    k = layout.k
-    a = (
-        statement.multiplier * w_u * pub.x
-        + pub.delta0 * ((1 << (k - 1)) - (1 << k) * pub.y)
-        - (pub.c_rho + (1 << k) * pub.sigma * pub.c_u) * limb_u
-    )
-    b1 = pub.sel * h_u - mu_u * pub.t_alpha
-    b2 = h_u * (alpha - limb_u - lam * pub.top) - pub.sel
-    f_u = (pub.eq_tau * a + gamma * b1 + gamma * gamma * pub.eq_tau2 * b2) % R
-    if f_u != claim:
+    if final_sumcheck_value(statement, challenges, point, proof.evals) != claim:
         raise ProofRejected("the final sumcheck claim does not match the evaluations")
-    tr.absorb(TAG_EVALUATIONS, scalars_bytes(proof.evals))
-    nu = tr.challenge()
-
-    u_lo, u_hi = shape.split_chunk_point(point)
-    e_hi = eq_table(u_hi)
-    nus = powers(nu, len(OPENED))
-    groups: list[tuple[tuple[G1Point, ...], int]] = [
-        (proof.c_w, nus[0]),
-        (proof.c_limb, nus[1]),
-        (proof.c_h, nus[2]),
-        ((proof.c_mu,), nus[3]),
-    ]
-    c_q = msm(
-        [c for group, _ in groups for c in group],
-        [scale * e_hi[c] % R for group, scale in groups for c in range(len(group))],
-    )
-    v_q = sum(s * e for s, e in zip(nus, proof.evals, strict=True)) % R
-    verify_opening(setup, c_q, u_lo, v_q, proof.opening, tr)
+    groups = [proof.c_w, proof.c_limb, proof.c_h, (proof.c_mu,)]
+    verify_batched(setup, shape, groups, point, proof.evals, proof.opening, tr)

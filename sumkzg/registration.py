@@ -20,8 +20,9 @@ into the byte table; :func:`verify_registration` checks such a proof against a
     B2B = HB·(α − BL) − selB(j)                      zero-checked: eq(τ″, (i,j))·B2B
     F   = eq(τ,i)·A_R + γ·B1 + γ²·eq(τ″)·B2W + γ³·eq(τ″)·B2B,     Σ F = 0
 
-The chunk helpers at the end (:func:`commit_chunks`, :func:`combine_chunks`,
-:func:`weight_flat`, :func:`inverse_lookup`) are shared with :mod:`sumkzg.inference`.
+The chunk helpers at the end (:func:`commit_chunks`, :func:`weight_flat`, :func:`inverse_lookup`)
+are shared with :mod:`sumkzg.inference`; the transcript rounds and the batched opening are in
+:mod:`sumkzg.batch`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ import numpy as np
 import numpy.typing as npt
 from py_arkworks_bls12381 import G1Point
 
-from .accel import field_gemv_int
+from .batch import (
+    Flat,
+    open_batched,
+    round1_challenges,
+    round2_challenges,
+    start_transcript,
+    verify_batched,
+)
 from .curve import commit, decode_g1, encode_g1, msm
 from .errors import EncodingError, ProofRejected, SetupError, WitnessError
 from .field import (
@@ -47,7 +55,6 @@ from .field import (
     scalar_from_bytes,
     scalar_to_bytes,
 )
-from .hyperkzg import open_multilinear, verify_opening
 from .layout import (
     BIAS_LIMBS,
     BIAS_OFFSET,
@@ -61,8 +68,8 @@ from .layout import (
     sel_w_column,
     t_alpha_values,
 )
-from .proof import RegistrationProof, points_bytes, scalars_bytes, weight_commitment_hash
-from .setup import LOG_D, D, Setup
+from .proof import RegistrationProof, scalars_bytes, weight_commitment_hash
+from .setup import D, Setup
 from .statement import RegistrationStatement
 from .sumcheck import (
     Grid,
@@ -77,10 +84,6 @@ from .sumcheck import (
 )
 from .transcript import (
     DOMAIN_REGISTRATION,
-    TAG_EVALUATIONS,
-    TAG_ROUND1,
-    TAG_ROUND2,
-    TAG_STATEMENT,
     Transcript,
 )
 
@@ -425,40 +428,6 @@ def commit_table_chunks(
     return out
 
 
-def combine_chunks(
-    flat: npt.NDArray[np.int64] | ObjArray, count: int, weights: Sequence[int]
-) -> ObjArray:
-    """
-    ``Σ_{c<count} weights[c]·chunk_c``: a vector of ``D`` field elements.
-
-    An int64 ``flat`` goes through :func:`~sumkzg.accel.field_gemv_int` (entries ``|v| <= 2^31``);
-    an ``object`` one through a numpy dot product.
-    """
-    padded_len = count * D
-    if len(flat) > padded_len:
-        raise ValueError(f"{len(flat)} entries do not fit {count} chunks")
-    if flat.dtype == object:
-        padded = np.zeros(padded_len, dtype=object)
-        padded[: len(flat)] = flat
-        w = np.array([int(x) % R for x in weights[:count]], dtype=object)
-        return np.asarray(np.dot(w, padded.reshape(count, D)) % R, dtype=object)
-    padded_int = np.zeros(padded_len, dtype=np.int64)
-    padded_int[: len(flat)] = flat
-    return obj_array(
-        field_gemv_int([int(x) % R for x in weights[:count]], padded_int.reshape(count, D))
-    )
-
-
-def add_blinding(
-    q: ObjArray, layout: Layout, blinding: Sequence[int], weights: Sequence[int], scale: int
-) -> None:
-    """``q += scale·Σ_c weights[c]·(blinding part of chunk c)`` in place."""
-    base = layout.flat(0, layout.n + 1)
-    for i, v in enumerate(blinding):
-        f = base + i
-        q[f % D] = (q[f % D] + scale * weights[f // D] * v) % R
-
-
 @dataclass(frozen=True)
 class Inverses:
     """
@@ -523,14 +492,6 @@ def flat_grid(flat: Sequence[int] | ObjArray, rows: int) -> ObjArray:
 def grid_flat(grid: GridArray) -> GridArray:
     """The inverse of :func:`flat_grid`: ``grid[i, j]`` at ``f = i + rows·j``."""
     return cast(GridArray, np.ascontiguousarray(grid.T).reshape(-1))
-
-
-def powers(x: int, count: int) -> list[int]:
-    """``[1, x, …, x^{count−1}]`` mod ``R``."""
-    out = [1]
-    for _ in range(count - 1):
-        out.append(out[-1] * x % R)
-    return out[:count]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -651,16 +612,14 @@ def prove_registration_with_witness(
     _check_setup(setup)
     layout = statement.layout
     mp, n = layout.m_pad, layout.n
-    tr = transcript if transcript is not None else Transcript(DOMAIN_REGISTRATION)
-    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
+    tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
 
     # Round 1: the bias limbs and the multiplicities.
     bl_flat = grid_flat(witness.bias_limbs)
     c_bl = commit_chunks(setup, bl_flat, layout.k_b)
     mu_flat = obj_array(list(witness.multiplicities))
     c_mu = commit_chunks(setup, mu_flat, 1)[0]
-    tr.absorb(TAG_ROUND1, points_bytes([*c_bl, c_mu]))
-    alpha = tr.challenge()
+    (alpha,) = round1_challenges(tr, [*c_bl, c_mu], 1)
 
     # Round 2: the inverses.
     w_padded = np.zeros((mp, n), dtype=np.int64)
@@ -671,10 +630,7 @@ def prove_registration_with_witness(
     hw, hb = hw_inv.values, hb_inv.values
     c_hw = hw_inv.commit(setup, layout.k_hw)
     c_hb = hb_inv.commit(setup, layout.k_b)
-    tr.absorb(TAG_ROUND2, points_bytes([*c_hw, *c_hb]))
-    tau = tr.challenges(layout.mu_i)
-    tau2 = tr.challenges(layout.ell)
-    gamma = tr.challenge()
+    tau, tau2, gamma = round2_challenges(tr, [*c_hw, *c_hb], layout)
 
     # The sumcheck.
     w_grid = np.zeros((mp, n + 2), dtype=object)
@@ -716,23 +672,14 @@ def prove_registration_with_witness(
     rounds = prove_rounds(prover, tr)
     point = prover.point()
     evals = [prover.final_value(name) for name in ("W", "BL", "HW", "HB", "Mu")]
-    tr.absorb(TAG_EVALUATIONS, scalars_bytes(evals))
-    nu = tr.challenge()
-
-    # The batched opening.
-    u_lo, u_hi = layout.split_chunk_point(point)
-    e_hi = eq_table(u_hi)
-    nus = powers(nu, 5)
-    w_flat = weight_flat(layout, weights, biases)
-    q = combine_chunks(w_flat, layout.k_w, e_hi)
-    add_blinding(q, layout, commitment.blinding, e_hi, 1)
-    for p, (flat, count) in enumerate(
-        ((bl_flat, layout.k_b), (grid_flat(hw), layout.k_hw), (grid_flat(hb), layout.k_b)),
-        start=1,
-    ):
-        q = (q + nus[p] * combine_chunks(flat, count, e_hi)) % R
-    q = (q + nus[4] * combine_chunks(mu_flat, 1, e_hi)) % R
-    opening = open_multilinear(setup, [int(v) for v in q], u_lo, tr)
+    opened: list[tuple[Flat, int]] = [
+        (weight_flat(layout, weights, biases), layout.k_w),
+        (bl_flat, layout.k_b),
+        (grid_flat(hw), layout.k_hw),
+        (grid_flat(hb), layout.k_b),
+        (mu_flat, 1),
+    ]
+    opening = open_batched(setup, layout, opened, commitment.blinding, point, evals, tr)
 
     proof = RegistrationProof(
         c_w=tuple(commitment.chunk_points()),
@@ -792,14 +739,9 @@ def verify_registration(
     proof = RegistrationProof.from_bytes(proof_bytes, layout)
     if weight_commitment_hash(proof.c_w) != statement.h_w:
         raise ProofRejected("the weight chunks do not hash to H_W")
-    tr = transcript if transcript is not None else Transcript(DOMAIN_REGISTRATION)
-    tr.absorb(TAG_STATEMENT, statement.to_bytes(setup.setup_id))
-    tr.absorb(TAG_ROUND1, points_bytes([*proof.c_bl, proof.c_mu]))
-    alpha = tr.challenge()
-    tr.absorb(TAG_ROUND2, points_bytes([*proof.c_hw, *proof.c_hb]))
-    tau = tr.challenges(layout.mu_i)
-    tau2 = tr.challenges(layout.ell)
-    gamma = tr.challenge()
+    tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
+    (alpha,) = round1_challenges(tr, [*proof.c_bl, proof.c_mu], 1)
+    tau, tau2, gamma = round2_challenges(tr, [*proof.c_hw, *proof.c_hb], layout)
 
     claim, point = verify_rounds(proof.rounds, 0, tr)
     w_u, bl_u, hw_u, hb_u, mu_u = proof.evals
@@ -816,24 +758,5 @@ def verify_registration(
     ) % R
     if f_u != claim:
         raise ProofRejected("the final sumcheck claim does not match the evaluations")
-    tr.absorb(TAG_EVALUATIONS, scalars_bytes(proof.evals))
-    nu = tr.challenge()
-
-    u_lo, u_hi = layout.split_chunk_point(point)
-    e_hi = eq_table(u_hi)
-    nus = powers(nu, 5)
-    groups: list[tuple[Sequence[G1Point], int]] = [
-        (proof.c_w, nus[0]),
-        (proof.c_bl, nus[1]),
-        (proof.c_hw, nus[2]),
-        (proof.c_hb, nus[3]),
-        ((proof.c_mu,), nus[4]),
-    ]
-    c_q = msm(
-        [c for group, _ in groups for c in group],
-        [scale * e_hi[c] % R for group, scale in groups for c in range(len(group))],
-    )
-    v_q = sum(s * e for s, e in zip(nus, proof.evals, strict=True)) % R
-    if len(u_lo) != LOG_D:
-        raise ProofRejected("opening point of the wrong size")
-    verify_opening(setup, c_q, u_lo, v_q, proof.opening, tr)
+    groups = [proof.c_w, proof.c_bl, proof.c_hw, proof.c_hb, (proof.c_mu,)]
+    verify_batched(setup, layout, groups, point, proof.evals, proof.opening, tr)

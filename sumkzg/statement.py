@@ -79,6 +79,20 @@ def _address_bytes(address: str) -> bytes:
     return bytes.fromhex(address[2:])
 
 
+def _statement_bytes(chain_id: int, verifier: str, setup_id: bytes, body: bytes) -> bytes:
+    """
+    ``chainid (32) ‖ verifier (20) ‖ setup_id (32) ‖ body``: the bytes a statement's ``to_bytes``
+    returns, absorbed with tag ``0x00`` (docs/proof-system.md §6); ``setup_id`` is
+    :data:`sumkzg.setup.SETUP_ID` for the real setup.
+    """
+    return (
+        chain_id.to_bytes(32, "big")
+        + _address_bytes(verifier)
+        + _hash32(setup_id, "setup_id")
+        + body
+    )
+
+
 @dataclass(frozen=True)
 class RegistrationStatement:
     """
@@ -114,21 +128,12 @@ class RegistrationStatement:
             raise StatementError(str(error)) from error
 
     def to_bytes(self, setup_id: bytes = SETUP_ID) -> bytes:
-        """
-        The statement bytes absorbed with tag ``0x00`` (docs/proof-system.md §6).
-
-        Parameters
-        ----------
-        setup_id :
-            The setup's id; :data:`sumkzg.setup.SETUP_ID` for the real setup.
-        """
-        return (
-            self.chain_id.to_bytes(32, "big")
-            + _address_bytes(self.verifier)
-            + _hash32(setup_id, "setup_id")
-            + self.h_w
-            + self.m.to_bytes(4, "big")
-            + self.n.to_bytes(4, "big")
+        """The statement bytes absorbed with tag ``0x00``: see :func:`_statement_bytes`."""
+        return _statement_bytes(
+            self.chain_id,
+            self.verifier,
+            setup_id,
+            self.h_w + self.m.to_bytes(4, "big") + self.n.to_bytes(4, "big"),
         )
 
 
@@ -267,19 +272,12 @@ class InferenceStatement:
         return int8_array(self.y)
 
     def to_bytes(self, setup_id: bytes = SETUP_ID) -> bytes:
-        """
-        The statement bytes absorbed with tag ``0x00`` (docs/proof-system.md §6).
-
-        Parameters
-        ----------
-        setup_id :
-            The setup's id; :data:`sumkzg.setup.SETUP_ID` for the real setup.
-        """
-        return (
-            self.chain_id.to_bytes(32, "big")
-            + _address_bytes(self.verifier)
-            + _hash32(setup_id, "setup_id")
-            + self.model_id
+        """The statement bytes absorbed with tag ``0x00``: see :func:`_statement_bytes`."""
+        return _statement_bytes(
+            self.chain_id,
+            self.verifier,
+            setup_id,
+            self.model_id
             + self.partition_index.to_bytes(32, "big")
             + self.h_w
             + self.m.to_bytes(4, "big")
@@ -289,7 +287,7 @@ class InferenceStatement:
             + self.activation.to_bytes(1, "big")
             + self.x
             + self.y
-            + self.job_id.to_bytes(32, "big")
+            + self.job_id.to_bytes(32, "big"),
         )
 
 

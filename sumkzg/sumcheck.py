@@ -32,7 +32,7 @@ Field elements are Python ints in numpy ``object`` arrays, reduced mod ``R`` aft
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -545,20 +545,45 @@ def _accumulate(total: list[int], coeff: int, evals: Sequence[int]) -> None:
         total[x] = (total[x] + coeff * evals[x]) % R
 
 
-def prove_rounds(prover: SumcheckProver, transcript: Transcript) -> list[list[int]]:
+RoundMessage = Callable[[int, list[int], int], Sequence[int]]
+"""``(round t from 0, the honest s_t(0..3), the verifier's current claim) -> the scalars sent``."""
+
+
+def prove_rounds(
+    prover: SumcheckProver,
+    transcript: Transcript,
+    *,
+    message: RoundMessage | None = None,
+    claim: int = 0,
+) -> list[list[int]]:
     """
     Run every round: send ``s_t(0..3)`` (tag ``0x03``), draw ``u``, bind.
+
+    Parameters
+    ----------
+    prover, transcript :
+        The sumcheck prover and the transcript, positioned before the first round.
+    message :
+        TESTS ONLY (malicious provers): replaces each round's message by what it returns (reduced
+        mod ``R``); it is given the round, the honest evaluations and the claim the verifier holds.
+    claim :
+        The claimed sum, the verifier's claim before the first round (tracked for ``message``).
 
     Returns
     -------
     rounds : `list[list[int]]`
-        ``ℓ`` lists of four scalars; the point is :meth:`SumcheckProver.point`.
+        ``ℓ`` lists of four scalars, as sent; the point is :meth:`SumcheckProver.point`.
     """
     rounds: list[list[int]] = []
-    for _ in range(prover.ell - prover.round):
+    for t in range(prover.ell - prover.round):
         evals = prover.round_evals()
+        if message is not None:
+            evals = [int(v) % R for v in message(t, [int(v) for v in evals], claim)]
         transcript.absorb(TAG_SUMCHECK_ROUND, b"".join(scalar_to_bytes(e) for e in evals))
-        prover.bind(transcript.challenge())
+        u = transcript.challenge()
+        prover.bind(u)
+        if message is not None:
+            claim = lagrange_eval_0123(evals, u)
         rounds.append(evals)
     return rounds
 

@@ -32,6 +32,7 @@ from sumkzg.proof import InferenceProof, weight_commitment_hash
 from sumkzg.registration import WeightCommitment, commit_weights
 from sumkzg.setup import Setup, load_setup, toy_setup_for_tests
 from sumkzg.statement import InferenceStatement
+from tests.unit.sumkzg.proof_fields import proof_field_offsets
 
 VERIFIER = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER_VERIFIER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
@@ -372,23 +373,9 @@ def test_swapped_chunks_rejected(setup: Setup) -> None:
 
 def field_offsets(layout: LimbLayout) -> Iterator[tuple[str, int]]:
     """Every ("point" | "scalar", offset) of an inference proof of this shape."""
-    offset = 0
-    for _ in range(layout.shape.k_w + 2 * layout.k_l + 1):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    for _ in range(4 * layout.shape.ell + 4):
-        yield "scalar", offset
-        offset += 32
-    for _ in range(11):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    for _ in range(36):
-        yield "scalar", offset
-        offset += 32
-    for _ in range(3):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    assert offset == InferenceProof.byte_len(layout)
+    points = layout.shape.k_w + 2 * layout.k_l + 1
+    scalars = 4 * layout.shape.ell + 4
+    return proof_field_offsets(points, scalars, InferenceProof.byte_len(layout))
 
 
 def test_every_field_mutation_rejected(setup: Setup) -> None:

@@ -19,9 +19,10 @@ field (the row identity of §5), so the only thing left to catch it is the range
 its multiplicities are the best the prover can do: every looked-up value that is in the table is
 counted.
 
-Transcript and round attacks (g, h) need a prover with hooks: :func:`adversarial_prove` is a copy
-of the inference prover built from the same building blocks (sumcheck engine, HyperKZG opening,
-chunk helpers); a control test checks that, without hooks, it outputs the reference prover's bytes.
+Transcript and round attacks (g, h) go through the real inference prover's hook points
+(:class:`~sumkzg.inference.ProverHooks`: the statement bytes absorbed, each sumcheck round's
+message, and a trace of the run); :func:`adversarial_prove` drives them, and a control test checks
+that identity hooks leave the reference prover's bytes unchanged.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from protocol.requant import Activation, requant_array
 from protocol.types import to_address
 from sumkzg.curve import encode_g1
 from sumkzg.errors import EncodingError, ProofRejected, WitnessError
-from sumkzg.field import R, batch_inv, eq_table, lagrange_eval_0123, scalar_to_bytes
-from sumkzg.hyperkzg import open_multilinear
+from sumkzg.field import R, lagrange_eval_0123
 from sumkzg.inference import (
-    OPENED,
+    InferenceTrace,
     InferenceWitness,
+    ProverHooks,
     build_inference_witness,
+    final_sumcheck_value,
     prove_inference,
     prove_inference_with_witness,
     verify_inference,
@@ -57,43 +59,20 @@ from sumkzg.layout import (
     LimbLayout,
     c_rho_column,
     c_u_column,
-    delta0_column,
-    inference_public_evals,
-    sel_column,
     sigma_rows,
-    t_alpha_values,
-    top_column,
-    x_column,
-    y_rows,
 )
 from sumkzg.proof import InferenceProof, points_bytes, scalars_bytes, weight_commitment_hash
 from sumkzg.registration import (
     RegistrationWitness,
     WeightCommitment,
-    add_blinding,
-    combine_chunks,
-    commit_chunks,
     commit_weight_chunks,
     commit_weights,
-    flat_grid,
-    grid_flat,
-    powers,
     prove_registration_with_witness,
     verify_registration,
     weight_flat,
 )
 from sumkzg.setup import Setup, load_setup
 from sumkzg.statement import InferenceStatement, RegistrationStatement
-from sumkzg.sumcheck import Grid, SumcheckProver, Term, Vec, WeightGrid, obj_array
-from sumkzg.transcript import (
-    DOMAIN_INFERENCE,
-    TAG_EVALUATIONS,
-    TAG_ROUND1,
-    TAG_ROUND2,
-    TAG_STATEMENT,
-    TAG_SUMCHECK_ROUND,
-    Transcript,
-)
 
 CHAIN_ID = 31337
 VERIFIER = to_address("0x" + "ab" * 20)
@@ -566,9 +545,9 @@ def test_f_honest_entry_points_refuse_out_of_range(setup: Setup) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# An inference prover with hooks (g, h), from the same building blocks as the reference one
+# The real inference prover driven through its hook points (g, h)
 
-RoundHook = Callable[[int, list[int], int], list[int]]
+RoundHook = Callable[[int, list[int], int], Sequence[int]]
 """``(round t, honest s_t(0..3), the verifier's current claim) -> the four scalars to send``."""
 
 
@@ -577,14 +556,7 @@ class Adversary:
     """What an adversarial run exposes besides the proof."""
 
     proof: bytes
-    alpha: int
-    lam: int
-    tau: list[int]
-    tau2: list[int]
-    gamma: int
-    point: list[int]
-    evals: list[int]
-    final_claim: int
+    trace: InferenceTrace
 
 
 def adversarial_prove(
@@ -597,121 +569,27 @@ def adversarial_prove(
     round_hook: RoundHook | None = None,
 ) -> Adversary:
     """
-    :func:`sumkzg.inference.prove_inference_with_witness`, step by step, with two hooks: the
-    statement bytes absorbed (tag 0x00) and each sumcheck round's message.
+    :func:`sumkzg.inference.prove_inference_with_witness` with its :class:`ProverHooks`: the
+    statement bytes absorbed (tag 0x00) and each sumcheck round's message; the run's challenges,
+    point, evaluations and final claim are recorded.
     """
-    layout = statement.layout
-    shape = layout.shape
-    mp, n, k = shape.m_pad, shape.n, layout.k
-    weights, biases = layer.weights.astype(np.int64), layer.biases
-    commitment = layer.commitment
-    tr = Transcript(DOMAIN_INFERENCE)
-    tr.absorb(
-        TAG_STATEMENT,
-        statement.to_bytes(setup.setup_id) if statement_bytes is None else statement_bytes,
+    traces: list[InferenceTrace] = []
+    hooks = ProverHooks(
+        statement_bytes=None if statement_bytes is None else (lambda _honest: statement_bytes),
+        round_message=round_hook,
+        trace=traces.append,
     )
-    limbs = np.asarray(witness.limbs, dtype=object)
-    limb_flat = grid_flat(limbs)
-    c_limb = commit_chunks(setup, limb_flat, layout.k_l)
-    mu_flat = obj_array(list(witness.multiplicities))
-    c_mu = commit_chunks(setup, mu_flat, 1)[0]
-    tr.absorb(TAG_ROUND1, points_bytes([*c_limb, c_mu]))
-    alpha = tr.challenge()
-    lam = tr.challenge()
-    # H = 1/(α − Limb − λ·top), computed here (not with the prover's helper) by one batch
-    # inversion, so a change of that helper cannot hide a divergence from the spec.
-    lookups = limbs.copy()
-    lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + lam) % R
-    h = np.empty(lookups.shape, dtype=object)
-    h[:] = np.reshape(batch_inv([(alpha - int(v)) % R for v in lookups.reshape(-1)]), h.shape)
-    h_flat = grid_flat(h)
-    c_h = commit_chunks(setup, h_flat, layout.k_l)
-    tr.absorb(TAG_ROUND2, points_bytes(c_h))
-    tau = tr.challenges(shape.mu_i)
-    tau2 = tr.challenges(shape.ell)
-    gamma = tr.challenge()
-
-    ints = np.concatenate([weights, biases.reshape(-1, 1)], axis=1)
-    tables = {
-        "eq_tau": Vec("i", eq_table(tau)),
-        "e_i": Vec("i", eq_table(tau2[: shape.mu_i])),
-        "e_j": Vec("j", eq_table(tau2[shape.mu_i :])),
-        "y": Vec("i", y_rows(statement.y_values)),
-        "sigma": Vec("i", sigma_rows(shape, statement.y_values, statement.activation)),
-        "x": Vec("j", x_column(statement.x_values)),
-        "delta0": Vec("j", delta0_column()),
-        "c_rho": Vec("j", c_rho_column(layout)),
-        "c_u": Vec("j", c_u_column(layout)),
-        "sel": Vec("j", sel_column(layout)),
-        "top": Vec("j", top_column(layout)),
-        "W": WeightGrid(ints, {n + 1: commitment.blinding}, mp),
-        "Limb": Grid(limbs),
-        "H": Grid(h),
-        "Mu": Grid(flat_grid(mu_flat, mp)),
-        "T": Grid(flat_grid(t_alpha_values(alpha, layout.table_size, lam), mp)),
-    }
-    g2 = gamma * gamma % R
-    two_k = 1 << k
-    terms = [
-        Term(statement.multiplier, ("eq_tau", "W", "x")),
-        Term(1 << (k - 1), ("eq_tau", "delta0")),
-        Term(-two_k, ("eq_tau", "y", "delta0")),
-        Term(-1, ("eq_tau", "c_rho", "Limb")),
-        Term(-two_k, ("eq_tau", "sigma", "c_u", "Limb")),
-        Term(gamma, ("sel", "H")),
-        Term(-gamma, ("Mu", "T")),
-        Term(g2 * alpha, ("e_i", "e_j", "H")),
-        Term(-g2, ("e_i", "e_j", "H", "Limb")),
-        Term(-g2 * lam, ("e_i", "e_j", "top", "H")),
-        Term(-g2, ("e_i", "e_j", "sel")),
-    ]
-    prover = SumcheckProver(shape.mu_i, shape.mu_j, tables, terms)  # type: ignore[arg-type]
-    rounds: list[list[int]] = []
-    verifier_claim = 0
-    for t in range(shape.ell):
-        honest = [int(v) for v in prover.round_evals()]
-        sent = (
-            honest if round_hook is None else [v % R for v in round_hook(t, honest, verifier_claim)]
-        )
-        tr.absorb(TAG_SUMCHECK_ROUND, b"".join(scalar_to_bytes(e) for e in sent))
-        u = tr.challenge()
-        prover.bind(u)
-        verifier_claim = lagrange_eval_0123(sent, u)
-        rounds.append(sent)
-    point = prover.point()
-    evals = [prover.final_value(name) for name in OPENED]
-    tr.absorb(TAG_EVALUATIONS, scalars_bytes(evals))
-    nu = tr.challenge()
-
-    u_lo, u_hi = shape.split_chunk_point(point)
-    e_hi = eq_table(u_hi)
-    nus = powers(nu, len(OPENED))
-    q = combine_chunks(weight_flat(shape, weights, biases), shape.k_w, e_hi)
-    add_blinding(q, shape, commitment.blinding, e_hi, 1)
-    q = (q + nus[1] * combine_chunks(limb_flat, layout.k_l, e_hi)) % R
-    q = (q + nus[2] * combine_chunks(h_flat, layout.k_l, e_hi)) % R
-    q = (q + nus[3] * combine_chunks(mu_flat, 1, e_hi)) % R
-    opening = open_multilinear(setup, [int(v) for v in q], u_lo, tr)
-    proof = InferenceProof(
-        c_w=tuple(commitment.chunk_points()),
-        c_limb=tuple(c_limb),
-        c_mu=c_mu,
-        c_h=tuple(c_h),
-        rounds=tuple((a, b, c, d) for a, b, c, d in rounds),
-        evals=tuple(evals),
-        opening=opening,
+    proof = prove_inference_with_witness(
+        setup,
+        layer.commitment,
+        layer.weights.astype(np.int64),
+        layer.biases,
+        statement,
+        witness,
+        hooks=hooks,
     )
-    return Adversary(
-        proof=proof.to_bytes(),
-        alpha=alpha,
-        lam=lam,
-        tau=tau,
-        tau2=tau2,
-        gamma=gamma,
-        point=point,
-        evals=evals,
-        final_claim=verifier_claim,
-    )
+    (trace,) = traces
+    return Adversary(proof=proof, trace=trace)
 
 
 def honest_witness(layer: Layer) -> InferenceWitness:
@@ -723,7 +601,16 @@ def test_adversarial_prover_without_hooks_is_the_reference(
 ) -> None:
     layer = layers[8]
     statement = layer.statement()
-    mine = adversarial_prove(setup, layer, statement, honest_witness(layer)).proof
+    run = adversarial_prove(
+        setup,
+        layer,
+        statement,
+        honest_witness(layer),
+        statement_bytes=statement.to_bytes(setup.setup_id),
+        round_hook=lambda _t, honest, _claim: honest,
+    )
+    mine = run.proof
+    assert final_check_passes(layer.statement(), run)
     assert mine == prove_inference(
         setup, layer.commitment, layer.weights, layer.biases.astype(np.int32), statement
     )
@@ -791,31 +678,11 @@ def statement_bytes_without(statement: InferenceStatement, setup: Setup, part: s
     return full[: head + n] + full[head + n + m :]
 
 
-def final_check_passes(statement: InferenceStatement, run: Adversary, y: Sequence[int]) -> bool:
-    """The verifier's final sumcheck check at ``run``'s point, with the public values of ``y``."""
-    layout = statement.layout
-    k = layout.k
-    pub = inference_public_evals(
-        layout,
-        statement.x_values,
-        y,
-        statement.activation,
-        run.alpha,
-        run.tau,
-        run.tau2,
-        run.point,
-        lam=run.lam,
-    )
-    w_u, limb_u, h_u, mu_u = run.evals
-    a = (
-        statement.multiplier * w_u * pub.x
-        + pub.delta0 * ((1 << (k - 1)) - (1 << k) * pub.y)
-        - (pub.c_rho + (1 << k) * pub.sigma * pub.c_u) * limb_u
-    )
-    b1 = pub.sel * h_u - mu_u * pub.t_alpha
-    b2 = h_u * (run.alpha - limb_u - run.lam * pub.top) - pub.sel
-    f_u = (pub.eq_tau * a + run.gamma * b1 + run.gamma**2 * pub.eq_tau2 * b2) % R
-    return f_u == run.final_claim
+def final_check_passes(statement: InferenceStatement, run: Adversary) -> bool:
+    """The verifier's final sumcheck check at ``run``'s point, for ``statement``."""
+    trace = run.trace
+    value = final_sumcheck_value(statement, trace.challenges, trace.point, trace.evals)
+    return value == trace.final_claim
 
 
 @pytest.mark.parametrize("part", ["x", "y"])
@@ -830,7 +697,7 @@ def test_h_transcript_without_x_or_y(setup: Setup, layers: dict[int, Layer], par
         honest_witness(layer),
         statement_bytes=statement_bytes_without(statement, setup, part),
     )
-    assert final_check_passes(statement, run, statement.y_values)  # honest w.r.t. its challenges
+    assert final_check_passes(statement, run)  # honest w.r.t. its challenges
     assert_rejected(setup, statement, run.proof)
 
 
@@ -860,7 +727,7 @@ def test_h_search_for_a_wrong_y_under_a_y_free_transcript(
                 candidates.append([*y[:i], y[i] + d, *y[i + 1 :]])
     rng = random.Random(5)
     candidates += [[rng.randrange(128) for _ in y] for _ in range(300)]
-    passing = [c for c in candidates if c != y and final_check_passes(statement, run, c)]
+    passing = [c for c in candidates if c != y and final_check_passes(layer.statement(c), run)]
     assert passing == []
     for candidate in candidates[:3]:
         assert_rejected(setup, layer.statement(candidate), run.proof)

@@ -35,6 +35,7 @@ from sumkzg.registration import (
 from sumkzg.setup import D, Setup, load_setup, toy_setup_for_tests
 from sumkzg.statement import RegistrationStatement
 from sumkzg.sumcheck import obj_array
+from tests.unit.sumkzg.proof_fields import proof_field_offsets
 
 VERIFIER = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER_VERIFIER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
@@ -275,23 +276,9 @@ def test_swapped_chunks_rejected(setup: Setup, proof_64: bytes) -> None:
 
 def field_offsets(layout: Layout) -> Iterator[tuple[str, int]]:
     """Every ("point" | "scalar", offset) of a registration proof of this shape."""
-    offset = 0
-    for _ in range(layout.k_w + 2 * layout.k_b + 1 + layout.k_hw):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    for _ in range(4 * layout.ell + 5):
-        yield "scalar", offset
-        offset += 32
-    for _ in range(11):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    for _ in range(36):
-        yield "scalar", offset
-        offset += 32
-    for _ in range(3):
-        yield "point", offset
-        offset += G1_ENCODED_LEN
-    assert offset == RegistrationProof.byte_len(layout)
+    points = layout.k_w + 2 * layout.k_b + 1 + layout.k_hw
+    scalars = 4 * layout.ell + 5
+    return proof_field_offsets(points, scalars, RegistrationProof.byte_len(layout))
 
 
 def scalar_mutations(value: int) -> list[bytes]:
