@@ -16,7 +16,8 @@ batch receipt or an on-chain request alike. :class:`ProofResponder` then, on its
    secret blinding; the statement (:class:`sumkzg.InferenceStatement`) binds the chain id, the
    partition's verifier (as registered), the model, the partition, ``H_W``, the layer's
    ``m, n, M, k``, activation, ``x``, ``y`` and the demand's job id
-   ``keccak256(abi.encode(chainid, game, demandId))`` (:func:`job_id`, the event's ``jobId``);
+   ``keccak256(abi.encode(chainid, game, demandId))`` (:func:`protocol.disputes.proof_job_id`, the
+   event's ``jobId``);
 3. proves (:func:`sumkzg.prove_inference`), timing it;
 4. sends ``submitProof(demandId, PartitionIO, proof)`` crash-safely: signed, the transaction hash
    and the proof recorded (status ``sending``), broadcast, awaited; the mined receipt gives the
@@ -48,7 +49,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from eth_abi.abi import encode
 from prometheus_client import Histogram
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -56,8 +56,8 @@ from web3.types import TxReceipt
 from models.sensitive import SensitiveModelError, SidecarError, load_sidecar, sensitive_layer
 from opzk.chain import TransactionFailedError
 from protocol import errors
+from protocol.disputes import proof_job_id
 from protocol.errors import OpzkError
-from protocol.keccak import keccak256
 from protocol.model import QLinearLayer
 from protocol.trace import trace_tree
 from sumkzg import (
@@ -103,11 +103,6 @@ class ProofJobError(OpzkError):
 # --------------------------------------------------------------------------------------------------
 # Building a job (pure: the store, the runtime and the sidecars; no chain)
 # --------------------------------------------------------------------------------------------------
-
-
-def job_id(chain_id: int, game: str, demand_id: int) -> bytes:
-    """``keccak256(abi.encode(chainid, game, demandId))``: ``ProofDemandGame.jobId(demandId)``."""
-    return keccak256(encode(["uint256", "address", "uint256"], [chain_id, game, demand_id]))
 
 
 @dataclass(frozen=True)
@@ -251,7 +246,7 @@ def build_job(
             activation=int(layer.activation),
             x=x.tobytes(),
             y=y.tobytes(),
-            job_id=int.from_bytes(job_id(chain_id, demand.game, demand.demand_id), "big"),
+            job_id=int.from_bytes(proof_job_id(chain_id, demand.game, demand.demand_id), "big"),
         )
     except StatementError as error:
         raise ProofJobError(f"the claim's partition output cannot be proven: {error}") from error

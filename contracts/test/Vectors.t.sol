@@ -177,6 +177,24 @@ contract VectorsTest is Test {
         }
     }
 
+    function test_vectors_jobIds() public view {
+        string memory json = _read("trace_receipt.json");
+        uint256 n = _count(json, ".job_ids");
+        assertGe(n, 5);
+        for (uint256 j; j < n; ++j) {
+            string memory base = _key(".job_ids", j, "");
+            assertEq(
+                h.jobId(
+                    vm.parseJsonUint(json, string.concat(base, ".chain_id")),
+                    vm.parseJsonAddress(json, string.concat(base, ".game")),
+                    vm.parseJsonUint(json, string.concat(base, ".demand_id"))
+                ),
+                vm.parseJsonBytes32(json, string.concat(base, ".job_id")),
+                "job id"
+            );
+        }
+    }
+
     function _receipt(string memory json, string memory base) internal pure returns (Receipt memory rc) {
         rc.requestId = vm.parseJsonUint(json, string.concat(base, ".request_id"));
         rc.modelId = vm.parseJsonBytes32(json, string.concat(base, ".model_id"));

@@ -8,6 +8,7 @@ from web3.types import TxReceipt
 
 from protocol import errors
 from protocol.activations import int8_bytes
+from protocol.disputes import proof_job_id
 from protocol.keccak import keccak256
 from protocol.model import QuantizedModel
 from protocol.model_id import LAYER_HEADER_ABI
@@ -23,12 +24,7 @@ PARTITION_STATEMENT_ABI = "(bytes32,uint256,bytes32,bytes32,bytes,bytes,bytes,by
 
 
 def job_id(chain: ChainEnv, demand_id: int) -> bytes:
-    return keccak256(
-        encode(
-            ["uint256", "address", "uint256"],
-            [chain.deployer.chain_id, chain.pdg.address, demand_id],
-        )
-    )
+    return proof_job_id(chain.deployer.chain_id, chain.pdg.address, demand_id)
 
 
 def statement_hash(chain: ChainEnv, model: QuantizedModel, inf: Inference, demand_id: int) -> bytes:

@@ -15,8 +15,8 @@ Usage, from the repository root::
     python tests/vectors/generate.py --check  # exit 1 if a file is stale
 
 All 32-byte values and byte strings are ``0x`` hex strings; integers are
-JSON numbers except ``request_id`` (a ``uint256``), which is a decimal
-string. Every array is addressable by a JSON path such as
+JSON numbers except ``request_id``, ``chain_id`` and ``demand_id``
+(``uint256``), which are decimal strings. Every array is addressable by a JSON path such as
 ``.trees[2].proofs[0]`` for forge's ``vm.parseJson*`` cheatcodes.
 """
 
@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 import numpy as np
 
 from protocol.activations import act_hash
+from protocol.disputes import proof_job_id
 from protocol.exceptions import InvalidModelStructureError
 from protocol.merkle import MerkleTree
 from protocol.model_id import (
@@ -202,7 +203,9 @@ def trace_receipt_vectors() -> Json:
     (bytes32), ``node``, ``client`` (address), ``leaf``, ``result_hash``,
     ``batch_claim_key`` (as leaf of batch ``r + 1``) and ``request_claim_key``
     (bytes32). ``batch`` with ``size``, ``leaves``, ``root`` and
-    ``proofs[r]`` over the receipts in order.
+    ``proofs[r]`` over the receipts in order. ``job_ids[j]`` with
+    ``chain_id`` and ``demand_id`` (decimal strings), ``game`` (address)
+    and ``job_id`` (bytes32): the proof-demand job id.
     """
     rng = random.Random(SEED + 3)
     traces: list[Json] = []
@@ -268,7 +271,33 @@ def trace_receipt_vectors() -> Json:
             "root": hex_bytes(batch.root),
             "proofs": [hex_list(proof) for proof in batch.proofs()],
         },
+        "job_ids": [
+            {
+                "chain_id": str(chain_id),
+                "game": game,
+                "demand_id": str(demand_id),
+                "job_id": hex_bytes(proof_job_id(chain_id, game, demand_id)),
+            }
+            for chain_id, game, demand_id in job_id_cases(rng)
+        ],
     }
+
+
+def job_id_cases(rng: random.Random) -> list[tuple[int, str, int]]:
+    """(chain id, game, demand id) of the job-id vectors: edge values and random ones."""
+    games = [
+        to_address(bytes(20)),
+        to_address(bytes(19) + b"\x01"),
+        to_address(b"\xff" * 20),
+        to_address(random_bytes(rng, 20)),
+        to_address(random_bytes(rng, 20)),
+    ]
+    chain_ids = [1, 31337, 11155111, 2**64, rng.getrandbits(256)]
+    demand_ids = [0, 1, 2**256 - 1, 2**64, rng.getrandbits(256)]
+    cases = [(chain_ids[i], games[i], demand_ids[i]) for i in range(len(games))]
+    cases += [(1, games[3], d) for d in demand_ids[:3]]
+    cases += [(31337, games[4], d) for d in demand_ids[:3]]
+    return cases
 
 
 # ----------------------------------------------------------------------------

@@ -171,7 +171,7 @@ contract ProofDemandGame is DisputeGameBase {
 
     /// @notice The id a proof for demand `demandId` must bind: keccak256(abi.encode(chainid, this, id)).
     function jobId(uint256 demandId) public view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(this), demandId));
+        return Commitments.jobId(block.chainid, address(this), demandId);
     }
 
     /// @notice A proof demand.

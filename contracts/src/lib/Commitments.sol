@@ -4,8 +4,9 @@ pragma solidity ^0.8.30;
 import {ClaimSource, LayerHeader, PartitionSpec, Receipt} from "./Types.sol";
 
 /// @title Commitment rules of opzk (docs/protocol.md)
-/// @notice Activation hashes, trace leaves, receipt leaves, weight-row leaves and model ids. Python's
-///         `protocol/` implements the same rules; tests/vectors/*.json pin both to the same bytes.
+/// @notice Activation hashes, trace leaves, receipt leaves, claim keys, proof-demand job ids, weight-row
+///         leaves and model ids. Python's `protocol/` implements the same rules; tests/vectors/*.json pin
+///         both to the same bytes.
 library Commitments {
     /// @notice Domain tag of model ids, version 1.
     bytes32 internal constant MODEL_DOMAIN = keccak256("opzk.model.v1");
@@ -42,6 +43,12 @@ library Commitments {
     ///         containerId is the batch id or the on-chain request id.
     function claimKey(ClaimSource source, uint256 containerId, bytes32 leaf) internal pure returns (bytes32) {
         return keccak256(abi.encode(source, containerId, leaf));
+    }
+
+    /// @notice Id a proof answering demand `demandId` of proof-demand game `game` on chain `chainId` binds:
+    ///         keccak256(abi.encode(chainId, game, demandId)).
+    function jobId(uint256 chainId, address game, uint256 demandId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(chainId, game, demandId));
     }
 
     /// @notice Leaf of row `j` in a public layer's weight tree (hashed twice, see docs/protocol.md).

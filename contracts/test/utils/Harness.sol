@@ -24,6 +24,10 @@ contract LibHarness {
         return Commitments.claimKey(source, containerId, leaf);
     }
 
+    function jobId(uint256 chainId, address game, uint256 demandId) external pure returns (bytes32) {
+        return Commitments.jobId(chainId, game, demandId);
+    }
+
     function resultHash(bytes32 outputHash, bytes32 traceRoot) external pure returns (bytes32) {
         return Commitments.resultHash(outputHash, traceRoot);
     }

@@ -31,7 +31,6 @@ from node.prover import (
     ProofJobError,
     build_job,
     corrupt_proof,
-    job_id,
     mark_cheat_effective,
     prove_job,
 )
@@ -39,6 +38,7 @@ from node.runtime import ModelRuntime, ServedModel, serve_model
 from node.store import ProofStatus, Store
 from node.watcher import Watcher
 from protocol.activations import act_hash
+from protocol.disputes import proof_job_id
 from protocol.keccak import keccak256
 from protocol.merkle import verify_merkle_proof
 from protocol.model import forward_trace_batch
@@ -226,7 +226,7 @@ def test_statement_and_io_from_the_stored_trace(
     )  # fmt: skip
     assert st.x == h[1][0].tobytes() and st.y == h[2][0].tobytes()
     expected_job = keccak256(encode(["uint256", "address", "uint256"], [CHAIN_ID, GAME, 1]))
-    assert job_id(CHAIN_ID, GAME, 1) == expected_job
+    assert proof_job_id(CHAIN_ID, GAME, 1) == expected_job
     assert st.job_id == int.from_bytes(expected_job, "big")
     x, x_proof, y, y_proof = job.io
     assert (x, y) == (st.x, st.y)

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode
 
+from protocol.disputes import proof_job_id
 from protocol.keccak import keccak256
 from protocol.merkle import verify_merkle_proof
 from protocol.model_id import LayerHeader, PartitionSpec
@@ -133,6 +135,17 @@ def test_trace_and_receipt_vectors() -> None:
         assert unhex(fields["result_hash"]) == keccak256(receipt.output_hash + receipt.trace_root)
     assert doc["batch"]["size"] == len(doc["receipts"])
     check_tree(doc["batch"])
+
+
+def test_job_id_vectors() -> None:
+    cases = load("trace_receipt.json")["job_ids"]
+    chain_ids = {int(case["chain_id"]) for case in cases}
+    demand_ids = {int(case["demand_id"]) for case in cases}
+    assert {1, 31337} <= chain_ids and {0, 1, 2**256 - 1} <= demand_ids
+    for case in cases:
+        args = [int(case["chain_id"]), case["game"], int(case["demand_id"])]
+        expected = keccak256(encode(["uint256", "address", "uint256"], args))
+        assert unhex(case["job_id"]) == expected == proof_job_id(*args)
 
 
 def test_weight_vectors() -> None:
