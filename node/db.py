@@ -105,20 +105,33 @@ claims = Table(
 )
 """Claim key (``keccak256(abi.encode(source, batchId, leaf))``) → request id, for chain events."""
 
-disputes = Table(
-    "disputes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", BigInteger, ForeignKey("receipts.request_id"), nullable=False, index=True),
-    Column("kind", String(32), nullable=False),
-    Column("game", String(42), nullable=False),
-    Column("challenge_id", BigInteger, nullable=True),
-    Column("trace_index", Integer, nullable=True),
-    Column("detail", Text, nullable=False, default=""),
-    Column("tx_hash", LargeBinary(32), nullable=False),
-    Column("block", BigInteger, nullable=False),
-    Column("recorded_at", Float, nullable=False),
-)
+
+def _dispute_history(name: str, owner: str) -> Table:
+    """A dispute-history table: events about the claims of the rows of ``owner`` (its
+    ``request_id``), in chain order."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column(
+            "request_id",
+            BigInteger,
+            ForeignKey(f"{owner}.request_id"),
+            nullable=False,
+            index=True,
+        ),
+        Column("kind", String(32), nullable=False),
+        Column("game", String(42), nullable=False),
+        Column("challenge_id", BigInteger, nullable=True),
+        Column("trace_index", Integer, nullable=True),
+        Column("detail", Text, nullable=False, default=""),
+        Column("tx_hash", LargeBinary(32), nullable=False),
+        Column("block", BigInteger, nullable=False),
+        Column("recorded_at", Float, nullable=False),
+    )
+
+
+disputes = _dispute_history("disputes", "receipts")
 """Dispute history per receipt, in chain order."""
 
 data_challenges = Table(
@@ -162,26 +175,7 @@ onchain_requests = Table(
 """On-chain requests assigned to this node (:mod:`node.onchain`): their own id space (the
 contract's ``requestId``), apart from the off-chain ``receipts``."""
 
-onchain_disputes = Table(
-    "onchain_disputes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "request_id",
-        BigInteger,
-        ForeignKey("onchain_requests.request_id"),
-        nullable=False,
-        index=True,
-    ),
-    Column("kind", String(32), nullable=False),
-    Column("game", String(42), nullable=False),
-    Column("challenge_id", BigInteger, nullable=True),
-    Column("trace_index", Integer, nullable=True),
-    Column("detail", Text, nullable=False, default=""),
-    Column("tx_hash", LargeBinary(32), nullable=False),
-    Column("block", BigInteger, nullable=False),
-    Column("recorded_at", Float, nullable=False),
-)
+onchain_disputes = _dispute_history("onchain_disputes", "onchain_requests")
 """Dispute history per on-chain request (:mod:`node.request_disputes`), in chain order: the same
 rows as ``disputes``, keyed by the contract's request id."""
 

@@ -27,37 +27,40 @@ root the node committed with ``fulfil``, which pays the challenger's bond to the
 from __future__ import annotations
 
 import logging
-import time
-
-from protocol.receipts import CLAIM_SOURCE_REQUEST
 
 from .chainio import NodeChain
+from .disputes import (
+    PROOF_OUTCOME_KINDS,
+    claim_of,
+    publish_vector,
+    record_claim_event,
+    record_data_challenge,
+    record_data_closed,
+    record_proof_demanded,
+)
 from .events import (
     ChainEvent,
-    ClaimSlashed,
     DataChallenged,
     DataChallengeTimedOut,
     DataPublished,
-    DisputeClosed,
-    DisputeOpened,
-    FraudProven,
     ProofDemanded,
     ProofResolved,
 )
 from .metrics import NodeMetrics
-from .records import ChallengeStatus, DataChallengeRecord, DisputeEntry, OnchainRequestRecord
+from .records import ChallengeStatus, DataChallengeRecord, OnchainRequestRecord
 from .request_traces import RequestTraceError, is_request_claim, request_trace
 from .runtime import ModelRuntime
-from .store import Store, StoreWriter
+from .store import CLAIM_SOURCE_REQUEST, Store, StoreWriter
 
 log = logging.getLogger(__name__)
 
-PROOF_OUTCOME_KINDS = {
-    "ProofAccepted": "proof_accepted",
-    "ProofRejected": "proof_rejected",
-    "ProofDemandTimedOut": "proof_timed_out",
-}
-"""Outcome event of a proof demand → its kind in the dispute history."""
+__all__ = [
+    "PROOF_OUTCOME_KINDS",
+    "answer_request_challenge",
+    "apply_claim_event",
+    "onchain_claim_of",
+    "request_of_challenge",
+]
 
 
 def onchain_claim_of(w: StoreWriter, event: ChainEvent) -> int | None:
@@ -77,42 +80,7 @@ def onchain_claim_of(w: StoreWriter, event: ChainEvent) -> int | None:
         The request id; ``None`` when the event names no claim, or a claim that is not one of
         this node's on-chain requests.
     """
-    key = getattr(event, "claim_key", None)
-    if key is None:
-        return None
-    source = getattr(event, "source", None)
-    container_id = getattr(event, "container_id", None)
-    if source == CLAIM_SOURCE_REQUEST and container_id is not None:
-        return w.index_onchain_claim(bytes(key), int(container_id))
-    return w.onchain_request_of_claim(bytes(key))
-
-
-def _history(
-    w: StoreWriter,
-    request_id: int,
-    kind: str,
-    event: ChainEvent,
-    metrics: NodeMetrics | None,
-    *,
-    challenge_id: int | None = None,
-    trace_index: int | None = None,
-    detail: str = "",
-) -> None:
-    w.add_onchain_dispute(
-        DisputeEntry(
-            request_id=request_id,
-            kind=kind,
-            game=event.address,
-            challenge_id=challenge_id,
-            trace_index=trace_index,
-            detail=detail,
-            tx_hash=event.tx_hash,
-            block=event.block,
-            recorded_at=time.time(),
-        )
-    )
-    if metrics is not None:
-        metrics.disputes.labels(kind).inc()
+    return claim_of(w, CLAIM_SOURCE_REQUEST, event)
 
 
 def apply_claim_event(
@@ -144,65 +112,17 @@ def apply_claim_event(
     if request_id is None:
         return None
     if isinstance(event, DataChallenged):
-        w.add_data_challenge(
-            DataChallengeRecord(
-                challenge_id=event.challenge_id,
-                claim_key=event.claim_key,
-                request_id=request_id,
-                trace_index=event.index,
-                deadline=event.deadline,
-                challenger=event.challenger,
-                status=ChallengeStatus.OPEN,
-                response_tx=None,
-                detail="",
-            )
-        )
-        _history(
-            w, request_id, "data_challenged", event, metrics,
-            challenge_id=event.challenge_id, trace_index=event.index,
-            detail=f"by {event.challenger}, deadline {event.deadline}",
-        )  # fmt: skip
+        record_data_challenge(w, CLAIM_SOURCE_REQUEST, request_id, event, metrics)
         return 1
-    if isinstance(event, DataPublished):
-        w.set_challenge_status(
-            event.challenge_id, ChallengeStatus.PUBLISHED, response_tx=event.tx_hash
-        )
-        _history(
-            w, request_id, "data_published", event, metrics,
-            challenge_id=event.challenge_id, trace_index=event.index,
-        )  # fmt: skip
-        return 1
-    if isinstance(event, DataChallengeTimedOut):
-        w.set_challenge_status(event.challenge_id, ChallengeStatus.TIMED_OUT)
-        _history(
-            w, request_id, "data_timed_out", event, metrics,
-            challenge_id=event.challenge_id, detail=f"slashed {event.slashed} wei",
-        )  # fmt: skip
+    if isinstance(event, (DataPublished, DataChallengeTimedOut)):
+        record_data_closed(w, CLAIM_SOURCE_REQUEST, request_id, event, metrics)
         return 1
     if isinstance(event, ProofDemanded):
-        _history(
-            w, request_id, "proof_demanded", event, metrics,
-            challenge_id=event.demand_id,
-            detail=f"partition {event.partition_index}, deadline {event.deadline}",
-        )  # fmt: skip
+        record_proof_demanded(w, CLAIM_SOURCE_REQUEST, request_id, event, metrics)
         return None
-    if isinstance(event, ProofResolved):
-        kind = PROOF_OUTCOME_KINDS.get(event.kind, event.kind)
-        detail = f"slashed {event.slashed} wei" if event.slashed else ""
-        _history(w, request_id, kind, event, metrics, challenge_id=event.demand_id, detail=detail)
+    if not record_claim_event(w, CLAIM_SOURCE_REQUEST, request_id, event, metrics):
         return None
-    if isinstance(event, DisputeOpened):
-        kind, detail = "dispute_opened", ""
-    elif isinstance(event, DisputeClosed):
-        kind, detail = "dispute_closed", ("fraud" if event.fraud else "no fraud")
-    elif isinstance(event, ClaimSlashed):
-        kind, detail = "claim_slashed", ""
-    elif isinstance(event, FraudProven):
-        kind, detail = "fraud_proven", f"layer {event.layer}, slashed {event.slashed} wei"
-    else:
-        return None
-    _history(w, request_id, kind, event, metrics, detail=detail)
-    return 1
+    return None if isinstance(event, ProofResolved) else 1
 
 
 def request_of_challenge(
@@ -279,19 +199,7 @@ def answer_request_challenge(
     if vector is None:
         _close(store, challenge, f"trace entry {index} is hidden")
         return False
-    tx = chain.send(
-        chain.market.data.functions.publish(
-            challenge.challenge_id, vector.tobytes(), trace.proof(index)
-        )
-    )
-    with store.writing() as w:
-        w.set_challenge_status(
-            challenge.challenge_id,
-            ChallengeStatus.PUBLISHED,
-            response_tx=bytes(tx["transactionHash"]),
-        )
-    if metrics is not None:
-        metrics.gas_used.labels("publish").inc(int(tx["gasUsed"]))
+    publish_vector(store, chain, challenge, vector.tobytes(), trace.proof(index), metrics)
     log.info("answered data challenge %d (on-chain request %d, entry %d)",
              challenge.challenge_id, record.request_id, index)  # fmt: skip
     return True

@@ -24,6 +24,7 @@ from protocol.trace import trace_tree
 
 from .chainio import NodeChain
 from .claims import split_trace
+from .disputes import publish_vector
 from .metrics import NodeMetrics
 from .records import ChallengeStatus, DataChallengeRecord
 from .request_disputes import answer_request_challenge, request_of_challenge
@@ -90,18 +91,9 @@ def _answer(
         if cheats is None
         else cheats.committed_hashes(receipt, vectors)
     )
-    proof = trace_tree(hashes).proof(index)
-    tx = chain.send(
-        chain.market.data.functions.publish(challenge.challenge_id, vector.tobytes(), proof)
+    publish_vector(
+        store, chain, challenge, vector.tobytes(), trace_tree(hashes).proof(index), metrics
     )
-    with store.writing() as w:
-        w.set_challenge_status(
-            challenge.challenge_id,
-            ChallengeStatus.PUBLISHED,
-            response_tx=bytes(tx["transactionHash"]),
-        )
-    if metrics is not None:
-        metrics.gas_used.labels("publish").inc(int(tx["gasUsed"]))
     log.info("answered data challenge %d (request %d, entry %d)",
              challenge.challenge_id, receipt.request_id, index)  # fmt: skip
     return True

@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -209,11 +209,11 @@ def _proof_demand(row: Row[Any]) -> ProofDemandRecord:
         game=str(m["game"]),
         block=int(m["block"]),
         status=ProofStatus(m["status"]),
-        tx_hash=None if m["tx_hash"] is None else bytes(m["tx_hash"]),
-        proof=None if m["proof"] is None else bytes(m["proof"]),
-        prove_seconds=None if m["prove_seconds"] is None else float(m["prove_seconds"]),
+        tx_hash=_opt_bytes(m["tx_hash"]),
+        proof=_opt_bytes(m["proof"]),
+        prove_seconds=_opt_float(m["prove_seconds"]),
         gas_used=_opt_int(m["gas_used"]),
-        slashed=None if m["slashed"] is None else int(m["slashed"]),
+        slashed=_opt_int(m["slashed"]),
         detail=str(m["detail"]),
         recorded_at=float(m["recorded_at"]),
     )
@@ -225,6 +225,19 @@ class StoreError(OpzkError):
 
 def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _opt_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _with_statuses(query: Any, column: Any, statuses: Sequence[Enum]) -> Any:
+    """``query`` narrowed to rows whose ``column`` is one of ``statuses`` (all when none)."""
+    return query.where(column.in_([s.value for s in statuses])) if statuses else query
 
 
 def _covering(request_id: Any) -> Any:
@@ -279,7 +292,7 @@ def _batch(row: Row[Any]) -> BatchRecord:
         root=bytes(m["root"]),
         count=int(m["count"]),
         status=BatchStatus(m["status"]),
-        tx_hash=None if m["tx_hash"] is None else bytes(m["tx_hash"]),
+        tx_hash=_opt_bytes(m["tx_hash"]),
         nonce=_opt_int(m["nonce"]),
         from_block=int(m["from_block"]),
         block=_opt_int(m["block"]),
@@ -302,17 +315,13 @@ def _challenge(row: Row[Any]) -> DataChallengeRecord:
         deadline=int(m["deadline"]),
         challenger=str(m["challenger"]),
         status=ChallengeStatus(m["status"]),
-        response_tx=None if m["response_tx"] is None else bytes(m["response_tx"]),
+        response_tx=_opt_bytes(m["response_tx"]),
         detail=str(m["detail"]),
     )
 
 
 def _onchain(row: Row[Any]) -> OnchainRequestRecord:
     m = row._mapping
-
-    def opt_bytes(key: str) -> bytes | None:
-        return None if m[key] is None else bytes(m[key])
-
     return OnchainRequestRecord(
         request_id=int(m["request_id"]),
         model_id=bytes(m["model_id"]),
@@ -323,16 +332,31 @@ def _onchain(row: Row[Any]) -> OnchainRequestRecord:
         requested_block=int(m["requested_block"]),
         requested_tx=bytes(m["requested_tx"]),
         status=OnchainStatus(m["status"]),
-        output=opt_bytes("output"),
-        trace=opt_bytes("trace"),
-        activation_hashes=opt_bytes("activation_hashes"),
-        trace_root=opt_bytes("trace_root"),
-        receipt_leaf=opt_bytes("receipt_leaf"),
-        fulfil_tx=opt_bytes("fulfil_tx"),
+        output=_opt_bytes(m["output"]),
+        trace=_opt_bytes(m["trace"]),
+        activation_hashes=_opt_bytes(m["activation_hashes"]),
+        trace_root=_opt_bytes(m["trace_root"]),
+        receipt_leaf=_opt_bytes(m["receipt_leaf"]),
+        fulfil_tx=_opt_bytes(m["fulfil_tx"]),
         fulfil_block=_opt_int(m["fulfil_block"]),
         fulfilled_at=_opt_int(m["fulfilled_at"]),
-        status_tx=opt_bytes("status_tx"),
+        status_tx=_opt_bytes(m["status_tx"]),
         created_at=float(m["created_at"]),
+    )
+
+
+def _dispute_entry(row: Row[Any]) -> DisputeEntry:
+    m = row._mapping
+    return DisputeEntry(
+        request_id=int(m["request_id"]),
+        kind=str(m["kind"]),
+        game=str(m["game"]),
+        challenge_id=_opt_int(m["challenge_id"]),
+        trace_index=_opt_int(m["trace_index"]),
+        detail=str(m["detail"]),
+        tx_hash=bytes(m["tx_hash"]),
+        block=int(m["block"]),
+        recorded_at=float(m["recorded_at"]),
     )
 
 
@@ -415,11 +439,9 @@ class StoreWriter:
         Records ``key`` as the claim key of this node's on-chain request ``request_id`` if it is
         (a ``DisputeOpened`` with source ``Request`` names the request); returns the id if so.
         """
-        found = self._conn.execute(
-            select(onchain_claims.c.request_id).where(onchain_claims.c.claim_key == key)
-        ).scalar()
+        found = self.onchain_request_of_claim(key)
         if found is not None:
-            return int(found)
+            return found
         leaf = self._conn.execute(
             select(onchain_requests.c.receipt_leaf).where(
                 onchain_requests.c.request_id == request_id
@@ -781,24 +803,15 @@ class Store:
 
     def disputes_of(self, request_id: int) -> list[DisputeEntry]:
         """A receipt's dispute history, oldest first."""
+        return self._history(disputes, request_id)
+
+    def _history(self, table: Table, request_id: int) -> list[DisputeEntry]:
+        """The dispute history ``table`` (``disputes`` or ``onchain_disputes``) of one id."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(disputes).where(disputes.c.request_id == request_id).order_by(disputes.c.id)
+                select(table).where(table.c.request_id == request_id).order_by(table.c.id)
             ).all()
-        return [
-            DisputeEntry(
-                request_id=int(m["request_id"]),
-                kind=str(m["kind"]),
-                game=str(m["game"]),
-                challenge_id=_opt_int(m["challenge_id"]),
-                trace_index=_opt_int(m["trace_index"]),
-                detail=str(m["detail"]),
-                tx_hash=bytes(m["tx_hash"]),
-                block=int(m["block"]),
-                recorded_at=float(m["recorded_at"]),
-            )
-            for m in (r._mapping for r in rows)
-        ]
+        return [_dispute_entry(r) for r in rows]
 
     def batch(self, row_id: int) -> BatchRecord | None:
         """A batch by its local row id."""
@@ -929,9 +942,11 @@ class Store:
 
     def data_challenges(self, *statuses: ChallengeStatus) -> list[DataChallengeRecord]:
         """Data challenges in any of ``statuses`` (all when none given), by id."""
-        query = select(data_challenges).order_by(data_challenges.c.challenge_id)
-        if statuses:
-            query = query.where(data_challenges.c.status.in_([s.value for s in statuses]))
+        query = _with_statuses(
+            select(data_challenges).order_by(data_challenges.c.challenge_id),
+            data_challenges.c.status,
+            statuses,
+        )
         with self._engine.connect() as conn:
             return [_challenge(r) for r in conn.execute(query).all()]
 
@@ -947,9 +962,11 @@ class Store:
 
     def proof_demands(self, *statuses: ProofStatus) -> list[ProofDemandRecord]:
         """Proof demands in any of ``statuses`` (all when none given), by id."""
-        query = select(proof_demands).order_by(proof_demands.c.demand_id)
-        if statuses:
-            query = query.where(proof_demands.c.status.in_([s.value for s in statuses]))
+        query = _with_statuses(
+            select(proof_demands).order_by(proof_demands.c.demand_id),
+            proof_demands.c.status,
+            statuses,
+        )
         with self._engine.connect() as conn:
             return [_proof_demand(r) for r in conn.execute(query).all()]
 
@@ -1139,8 +1156,7 @@ class Store:
             .where(onchain_requests.c.request_id > after)
             .order_by(onchain_requests.c.request_id)
         )
-        if statuses:
-            query = query.where(onchain_requests.c.status.in_([s.value for s in statuses]))
+        query = _with_statuses(query, onchain_requests.c.status, statuses)
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:
@@ -1189,26 +1205,7 @@ class Store:
 
     def onchain_disputes_of(self, request_id: int) -> list[DisputeEntry]:
         """An on-chain request's dispute history, oldest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(onchain_disputes)
-                .where(onchain_disputes.c.request_id == request_id)
-                .order_by(onchain_disputes.c.id)
-            ).all()
-        return [
-            DisputeEntry(
-                request_id=int(m["request_id"]),
-                kind=str(m["kind"]),
-                game=str(m["game"]),
-                challenge_id=_opt_int(m["challenge_id"]),
-                trace_index=_opt_int(m["trace_index"]),
-                detail=str(m["detail"]),
-                tx_hash=bytes(m["tx_hash"]),
-                block=int(m["block"]),
-                recorded_at=float(m["recorded_at"]),
-            )
-            for m in (r._mapping for r in rows)
-        ]
+        return self._history(onchain_disputes, request_id)
 
     def unbatched(self, limit: int) -> list[ReceiptRecord]:
         """The oldest receipts not yet in any batch, at most ``limit``."""

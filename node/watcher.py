@@ -35,10 +35,16 @@ being sent.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from .chainio import NodeChain
+from .disputes import (
+    claim_of,
+    record_claim_event,
+    record_data_challenge,
+    record_data_closed,
+    record_proof_demanded,
+)
 from .events import (
     BatchFinalized,
     ChainEvent,
@@ -48,13 +54,12 @@ from .events import (
     DataPublished,
     DisputeClosed,
     DisputeOpened,
-    FraudProven,
     ProofDemanded,
     ProofResolved,
 )
 from .metrics import NodeMetrics
 from .onchain import apply_event
-from .records import BatchStatus, ChallengeStatus, DataChallengeRecord, DisputeEntry
+from .records import BatchStatus
 from .store import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST, ProofStatus, Store, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -62,11 +67,11 @@ log = logging.getLogger(__name__)
 CURSOR = "events"
 
 _PROOF_OUTCOMES = {
-    "ProofAccepted": ("proof_accepted", ProofStatus.ACCEPTED),
-    "ProofRejected": ("proof_rejected", ProofStatus.REJECTED),
-    "ProofDemandTimedOut": ("proof_timed_out", ProofStatus.TIMED_OUT),
+    "ProofAccepted": ProofStatus.ACCEPTED,
+    "ProofRejected": ProofStatus.REJECTED,
+    "ProofDemandTimedOut": ProofStatus.TIMED_OUT,
 }
-"""Outcome event → (dispute history kind, the demand's final status)."""
+"""Outcome event → the demand's final status (its history kind: ``node.disputes``)."""
 
 
 class Watcher:
@@ -139,65 +144,18 @@ class Watcher:
         if isinstance(event, ProofDemanded):
             return self._proof_demanded(w, event)
         resolved = isinstance(event, ProofResolved) and w.proof_resolved(
-            event.demand_id, _PROOF_OUTCOMES[event.kind][1], event.slashed
+            event.demand_id, _PROOF_OUTCOMES[event.kind], event.slashed
         )
-        claim = getattr(event, "claim_key", None)
-        if claim is None:
-            return 0
-        request_id = w.request_of_claim(
-            claim,
-            source=getattr(event, "source", None),
-            container_id=getattr(event, "container_id", None),
-        )
+        request_id = claim_of(w, CLAIM_SOURCE_BATCH, event)
         if request_id is None:
             return int(resolved)
-        kind, detail = "", ""
         if isinstance(event, DisputeOpened):
             w.dispute_opened(request_id)
-            kind = "dispute_opened"
         elif isinstance(event, DisputeClosed):
             w.dispute_closed(request_id)
-            kind, detail = "dispute_closed", ("fraud" if event.fraud else "no fraud")
         elif isinstance(event, ClaimSlashed):
             w.claim_slashed(request_id)
-            kind = "claim_slashed"
-        elif isinstance(event, FraudProven):
-            kind, detail = "fraud_proven", f"layer {event.layer}, slashed {event.slashed} wei"
-        elif isinstance(event, ProofResolved):
-            kind = _PROOF_OUTCOMES[event.kind][0]
-            detail = f"slashed {event.slashed} wei" if event.slashed else ""
-        else:
-            return 0
-        demand = event.demand_id if isinstance(event, ProofResolved) else None
-        self._history(w, request_id, kind, event, challenge_id=demand, detail=detail)
-        return 1
-
-    def _history(
-        self,
-        w: StoreWriter,
-        request_id: int,
-        kind: str,
-        event: ChainEvent,
-        *,
-        challenge_id: int | None = None,
-        trace_index: int | None = None,
-        detail: str = "",
-    ) -> None:
-        w.add_dispute(
-            DisputeEntry(
-                request_id=request_id,
-                kind=kind,
-                game=event.address,
-                challenge_id=challenge_id,
-                trace_index=trace_index,
-                detail=detail,
-                tx_hash=event.tx_hash,
-                block=event.block,
-                recorded_at=time.time(),
-            )
-        )
-        if self.metrics is not None:
-            self.metrics.disputes.labels(kind).inc()
+        return int(record_claim_event(w, CLAIM_SOURCE_BATCH, request_id, event, self.metrics))
 
     def _proof_demanded(self, w: StoreWriter, event: ProofDemanded) -> int:
         """A demand on one of this node's claims: recorded for the prover (and the history)."""
@@ -228,60 +186,24 @@ class Watcher:
             request_id, event.deadline,
         )  # fmt: skip
         if source == CLAIM_SOURCE_BATCH and request_id is not None:
-            self._history(
-                w, request_id, "proof_demanded", event,
-                challenge_id=event.demand_id,
-                detail=f"partition {event.partition_index}, deadline {event.deadline}",
-            )  # fmt: skip
+            record_proof_demanded(w, CLAIM_SOURCE_BATCH, request_id, event, self.metrics)
         return 1
 
     def _data_challenged(self, w: StoreWriter, event: DataChallenged) -> int:
         if event.node.lower() != self.node.lower():
             return 0
         request_id = w.request_of_claim(event.claim_key)
-        status = ChallengeStatus.OPEN if request_id is not None else ChallengeStatus.UNANSWERABLE
         if request_id is None:
             log.error(
                 "data challenge %d names claim 0x%s, which this node has no record of",
                 event.challenge_id, event.claim_key.hex(),
             )  # fmt: skip
-        w.add_data_challenge(
-            DataChallengeRecord(
-                challenge_id=event.challenge_id,
-                claim_key=event.claim_key,
-                request_id=request_id,
-                trace_index=event.index,
-                deadline=event.deadline,
-                challenger=event.challenger,
-                status=status,
-                response_tx=None,
-                detail="" if request_id is not None else "unknown claim",
-            )
-        )
-        if request_id is not None:
-            self._history(
-                w, request_id, "data_challenged", event,
-                challenge_id=event.challenge_id, trace_index=event.index,
-                detail=f"by {event.challenger}, deadline {event.deadline}",
-            )  # fmt: skip
+        record_data_challenge(w, CLAIM_SOURCE_BATCH, request_id, event, self.metrics)
         return 1
 
     def _data_closed(self, w: StoreWriter, event: DataPublished | DataChallengeTimedOut) -> int:
         request_id = w.request_of_claim(event.claim_key)
         if request_id is None:
             return 0
-        if isinstance(event, DataPublished):
-            w.set_challenge_status(
-                event.challenge_id, ChallengeStatus.PUBLISHED, response_tx=event.tx_hash
-            )
-            self._history(
-                w, request_id, "data_published", event,
-                challenge_id=event.challenge_id, trace_index=event.index,
-            )  # fmt: skip
-        else:
-            w.set_challenge_status(event.challenge_id, ChallengeStatus.TIMED_OUT)
-            self._history(
-                w, request_id, "data_timed_out", event,
-                challenge_id=event.challenge_id, detail=f"slashed {event.slashed} wei",
-            )  # fmt: skip
+        record_data_closed(w, CLAIM_SOURCE_BATCH, request_id, event, self.metrics)
         return 1
