@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {StakeManager} from "../src/StakeManager.sol";
 import {InferenceMarket} from "../src/InferenceMarket.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {DataAvailabilityGame} from "../src/disputes/DataAvailabilityGame.sol";
@@ -9,19 +10,6 @@ import {Claim, ClaimSource} from "../src/lib/Types.sol";
 import {Fixture} from "./utils/Fixture.sol";
 
 contract DataAvailabilityGameTest is Fixture {
-    event DataChallenged(
-        uint256 indexed challengeId,
-        bytes32 indexed claimKey,
-        address indexed node,
-        address challenger,
-        uint256 index,
-        uint64 deadline
-    );
-    event DataPublished(uint256 indexed challengeId, bytes32 indexed claimKey, uint256 index, bytes vector);
-    event DataChallengeTimedOut(uint256 indexed challengeId, bytes32 indexed claimKey, uint256 slashed);
-    event BondLocked(address indexed challenger, uint256 amount);
-    event BondReleased(address indexed challenger, address indexed recipient, uint256 amount);
-
     uint256 internal constant BOND = 0.1 ether;
 
     function setUp() public override {
@@ -47,9 +35,9 @@ contract DataAvailabilityGameTest is Fixture {
         Claim memory c = market.authenticate(m.ref);
         uint64 deadline = uint64(block.timestamp + 30 minutes);
         vm.expectEmit(true, false, false, true, address(stakes));
-        emit BondLocked(challenger, BOND);
+        emit StakeManager.BondLocked(challenger, BOND);
         vm.expectEmit(true, true, true, true, address(da));
-        emit DataChallenged(1, c.key, node, challenger, 1, deadline);
+        emit DataAvailabilityGame.DataChallenged(1, c.key, node, challenger, 1, deadline);
         uint256 id = _challenge(m, 1);
         assertEq(id, 1);
         assertEq(da.challengeCount(), 1);
@@ -73,9 +61,9 @@ contract DataAvailabilityGameTest is Fixture {
         uint256 id = _challenge(m, 1);
         vm.warp(block.timestamp + 30 minutes); // at the deadline: still in time
         vm.expectEmit(true, true, false, true, address(stakes));
-        emit BondReleased(challenger, node, BOND);
+        emit StakeManager.BondReleased(challenger, node, BOND);
         vm.expectEmit(true, true, false, true, address(da));
-        emit DataPublished(id, key, 1, m.h[1]);
+        emit DataAvailabilityGame.DataPublished(id, key, 1, m.h[1]);
         vm.prank(node2); // anyone may publish
         da.publish(id, m.h[1], _traceProof(m, 1));
         assertTrue(da.getChallenge(id).status == DataAvailabilityGame.Status.Published);
@@ -125,7 +113,7 @@ contract DataAvailabilityGameTest is Fixture {
         da.publish(id, m.h[2], _traceProof(m, 2));
         uint256 burnBefore = BURN.balance;
         vm.expectEmit(true, true, false, true, address(da));
-        emit DataChallengeTimedOut(id, key, 5 ether);
+        emit DataAvailabilityGame.DataChallengeTimedOut(id, key, 5 ether);
         vm.prank(node2); // anyone may resolve
         assertEq(da.resolveTimeout(id), 5 ether);
         assertTrue(da.getChallenge(id).status == DataAvailabilityGame.Status.TimedOut);

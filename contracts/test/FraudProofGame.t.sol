@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {StakeManager} from "../src/StakeManager.sol";
 import {InferenceMarket} from "../src/InferenceMarket.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {DisputeGameBase} from "../src/disputes/DisputeGameBase.sol";
@@ -10,13 +11,6 @@ import {Fixture} from "./utils/Fixture.sol";
 import {RefMath} from "./utils/TestLib.sol";
 
 contract FraudProofGameTest is Fixture {
-    event FraudProven(
-        bytes32 indexed claimKey, address indexed node, address indexed challenger, uint256 layer, uint256 slashed
-    );
-    event ClaimSlashed(bytes32 indexed claimKey, ClaimSource source, uint256 indexed containerId, address indexed node);
-    event Slashed(address indexed node, address indexed challenger, uint256 amount, uint256 reward);
-    event RequestRefunded(uint256 indexed requestId, address indexed client, uint256 fee);
-
     function setUp() public override {
         super.setUp();
         _stake(node, NODE_STAKE);
@@ -58,11 +52,11 @@ contract FraudProofGameTest is Fixture {
         Claim memory c = market.authenticate(m.ref);
         uint256 burnBefore = BURN.balance;
         vm.expectEmit(true, false, true, true, address(market));
-        emit ClaimSlashed(c.key, ClaimSource.Batch, m.ref.containerId, node);
+        emit InferenceMarket.ClaimSlashed(c.key, ClaimSource.Batch, m.ref.containerId, node);
         vm.expectEmit(true, true, false, true, address(stakes));
-        emit Slashed(node, challenger, 5 ether, 2.5 ether);
+        emit StakeManager.Slashed(node, challenger, 5 ether, 2.5 ether);
         vm.expectEmit(true, true, true, true, address(fraud));
-        emit FraudProven(c.key, node, challenger, 2, 5 ether);
+        emit FraudProofGame.FraudProven(c.key, node, challenger, 2, 5 ether);
         assertEq(_prove(m, _layerFraud(s, m, 2, 1)), 5 ether);
         _assertSlashedOnce(m, burnBefore);
     }
@@ -141,7 +135,7 @@ contract FraudProofGameTest is Fixture {
         fraud.proveEndpointFraud(m.ref, 2, a[2], _traceProof(m, 2));
         uint256 burnBefore = BURN.balance;
         vm.expectEmit(true, true, true, true, address(fraud));
-        emit FraudProven(c.key, node, challenger, 0, 5 ether);
+        emit FraudProofGame.FraudProven(c.key, node, challenger, 0, 5 ether);
         vm.prank(challenger);
         assertEq(fraud.proveEndpointFraud(m.ref, 0, a[0], _traceProof(m, 0)), 5 ether);
         _assertSlashedOnce(m, burnBefore);
@@ -183,7 +177,7 @@ contract FraudProofGameTest is Fixture {
         (Made memory m, uint256 id) = _requestAndFulfil(s, publicModel, node, _forwardTampered(s, _input(8, 4), 2, 0));
         assertEq(market.totalEscrow(), FEE);
         vm.expectEmit(true, true, false, true, address(market));
-        emit RequestRefunded(id, client, FEE);
+        emit InferenceMarket.RequestRefunded(id, client, FEE);
         assertEq(_prove(m, _layerFraud(s, m, 2, 0)), 5 ether);
         InferenceMarket.Request memory r = market.request(id);
         assertTrue(r.status == InferenceMarket.RequestStatus.Slashed);

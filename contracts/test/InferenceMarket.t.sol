@@ -10,31 +10,6 @@ import {Fixture} from "./utils/Fixture.sol";
 import {MerkleBuilder, RefMath} from "./utils/TestLib.sol";
 
 contract InferenceMarketTest is Fixture {
-    event BatchCommitted(uint256 indexed batchId, address indexed node, bytes32 root, uint32 count);
-    event BatchFinalized(uint256 indexed batchId);
-    event ServingChanged(bytes32 indexed modelId, address indexed node, bool serving);
-    event InferenceRequested(
-        uint256 indexed requestId,
-        bytes32 indexed modelId,
-        address indexed node,
-        address client,
-        uint256 fee,
-        uint64 deadline,
-        bytes input
-    );
-    event RequestFulfilled(
-        uint256 indexed requestId, address indexed node, bytes32 outputHash, bytes32 traceRoot, bytes output
-    );
-    event RequestFinalized(uint256 indexed requestId, address indexed node, uint256 fee);
-    event RequestRefunded(uint256 indexed requestId, address indexed client, uint256 fee);
-    event DisputeOpened(bytes32 indexed claimKey, ClaimSource source, uint256 indexed containerId, address game);
-    event DisputeClosed(
-        bytes32 indexed claimKey, ClaimSource source, uint256 indexed containerId, address game, bool fraud
-    );
-    event Credited(address indexed account, uint256 amount);
-    event CreditsWithdrawn(address indexed account, uint256 amount);
-    event DisputeGamesWired(address[] games);
-
     address internal node3;
     bytes internal constant IN4 = hex"01fe7f80";
 
@@ -106,7 +81,7 @@ contract InferenceMarketTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.NotDeployer.selector, node));
         m.wireDisputeGames(games);
         vm.expectEmit(false, false, false, true, address(m));
-        emit DisputeGamesWired(games);
+        emit DisputeGameRoles.DisputeGamesWired(games);
         m.wireDisputeGames(games);
         assertTrue(m.isDisputeGame(address(0xA)));
         vm.expectRevert(abi.encodeWithSelector(DisputeGameRoles.AlreadyWired.selector));
@@ -130,7 +105,7 @@ contract InferenceMarketTest is Fixture {
     function test_commitBatch_andView() public {
         bytes32 root = keccak256("root");
         vm.expectEmit(true, true, false, true, address(market));
-        emit BatchCommitted(1, node, root, 7);
+        emit InferenceMarket.BatchCommitted(1, node, root, 7);
         uint256 id = _commit(node, root, 7);
         assertEq(id, 1);
         assertEq(market.batchCount(), 1);
@@ -176,7 +151,7 @@ contract InferenceMarketTest is Fixture {
         market.finalizeBatch(id);
         vm.warp(windowEnd);
         vm.expectEmit(true, false, false, true, address(market));
-        emit BatchFinalized(id);
+        emit InferenceMarket.BatchFinalized(id);
         market.finalizeBatch(id);
         assertTrue(market.batch(id).status == InferenceMarket.BatchStatus.Finalized);
         vm.expectRevert(abi.encodeWithSelector(InferenceMarket.BatchAlreadyFinalized.selector, id));
@@ -298,7 +273,7 @@ contract InferenceMarketTest is Fixture {
 
     function test_serve_stop_list() public {
         vm.expectEmit(true, true, false, true, address(market));
-        emit ServingChanged(publicModel, node, true);
+        emit InferenceMarket.ServingChanged(publicModel, node, true);
         _serve(node, publicModel);
         _serve(node2, publicModel);
         _serve(node3, publicModel);
@@ -312,7 +287,7 @@ contract InferenceMarketTest is Fixture {
         market.serveModel(publicModel);
 
         vm.expectEmit(true, true, false, true, address(market));
-        emit ServingChanged(publicModel, node, false);
+        emit InferenceMarket.ServingChanged(publicModel, node, false);
         vm.prank(node);
         market.stopServing(publicModel); // swap-and-pop: [node3, node2]
         sv = market.servers(publicModel);
@@ -388,7 +363,7 @@ contract InferenceMarketTest is Fixture {
         _serve(node, publicModel);
         uint64 deadline = uint64(block.timestamp + 10 minutes);
         vm.expectEmit(true, true, true, true, address(market));
-        emit InferenceRequested(1, publicModel, node, client, FEE, deadline, IN4);
+        emit InferenceMarket.InferenceRequested(1, publicModel, node, client, FEE, deadline, IN4);
         uint256 id = _requestInference(client, publicModel, IN4);
         assertEq(id, 1);
         assertEq(market.requestCount(), 1);
@@ -465,7 +440,7 @@ contract InferenceMarketTest is Fixture {
         vm.warp(block.timestamp + 10 minutes); // exactly at the deadline: still in time
         for (uint256 i; i < n; ++i) {
             vm.expectEmit(true, true, false, true, address(market));
-            emit RequestFulfilled(ids[i], node, RefMath.actHash(outs[i]), roots[i], outs[i]);
+            emit InferenceMarket.RequestFulfilled(ids[i], node, RefMath.actHash(outs[i]), roots[i], outs[i]);
         }
         vm.prank(node);
         market.fulfil(ids, outs, roots);
@@ -537,9 +512,9 @@ contract InferenceMarketTest is Fixture {
         market.refundExpired(id);
         vm.warp(deadline + 1);
         vm.expectEmit(true, false, false, true, address(market));
-        emit Credited(client, FEE);
+        emit InferenceMarket.Credited(client, FEE);
         vm.expectEmit(true, true, false, true, address(market));
-        emit RequestRefunded(id, client, FEE);
+        emit InferenceMarket.RequestRefunded(id, client, FEE);
         vm.prank(challenger); // anyone may trigger it
         market.refundExpired(id);
         assertTrue(market.request(id).status == InferenceMarket.RequestStatus.Refunded);
@@ -556,7 +531,7 @@ contract InferenceMarketTest is Fixture {
 
         uint256 before = client.balance;
         vm.expectEmit(true, false, false, true, address(market));
-        emit CreditsWithdrawn(client, FEE);
+        emit InferenceMarket.CreditsWithdrawn(client, FEE);
         vm.prank(client);
         market.withdrawCredits();
         assertEq(client.balance, before + FEE);
@@ -597,9 +572,9 @@ contract InferenceMarketTest is Fixture {
         assertTrue(market.request(a).status == InferenceMarket.RequestStatus.Fulfilled);
         vm.warp(endB);
         vm.expectEmit(true, true, false, true, address(market));
-        emit RequestFinalized(a, node, FEE);
+        emit InferenceMarket.RequestFinalized(a, node, FEE);
         vm.expectEmit(true, true, false, true, address(market));
-        emit RequestFinalized(b, node2, FEE);
+        emit InferenceMarket.RequestFinalized(b, node2, FEE);
         market.finalizeRequests(both);
         assertEq(market.credits(node), FEE);
         assertEq(market.credits(node2), FEE);
@@ -677,7 +652,7 @@ contract InferenceMarketTest is Fixture {
         da.challenge{value: 0.1 ether}(m.ref, 1);
         vm.warp(c.windowEnd - 1);
         vm.expectEmit(true, false, true, true, address(market));
-        emit DisputeOpened(c.key, ClaimSource.Batch, m.ref.containerId, address(da));
+        emit InferenceMarket.DisputeOpened(c.key, ClaimSource.Batch, m.ref.containerId, address(da));
         vm.prank(challenger);
         uint256 cid = da.challenge{value: 0.1 ether}(m.ref, 1);
         vm.prank(challenger);
@@ -689,7 +664,7 @@ contract InferenceMarketTest is Fixture {
         // The open DA challenge still closes normally, without a second slash.
         vm.warp(c.windowEnd + 30 minutes);
         vm.expectEmit(true, false, true, true, address(market));
-        emit DisputeClosed(c.key, ClaimSource.Batch, m.ref.containerId, address(da), true);
+        emit InferenceMarket.DisputeClosed(c.key, ClaimSource.Batch, m.ref.containerId, address(da), true);
         assertEq(da.resolveTimeout(cid), 0);
         assertEq(market.openDisputes(ClaimSource.Batch, m.ref.containerId), 0);
     }

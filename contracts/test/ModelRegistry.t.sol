@@ -12,8 +12,6 @@ interface VmExpectCall {
 }
 
 contract ModelRegistryTest is Fixture {
-    event ModelRegistered(bytes32 indexed modelId, address indexed owner, uint256 layers, uint256 partitions);
-
     function _expectedId(LayerHeader[] memory h, bytes32[] memory roots, PartitionSpec[] memory p)
         internal
         pure
@@ -46,7 +44,7 @@ contract ModelRegistryTest is Fixture {
         bytes32[] memory roots = _weightRoots(s);
         bytes32 expected = _expectedId(s.headers, roots, s.partitions);
         vm.expectEmit(true, true, false, true, address(registry));
-        emit ModelRegistered(expected, owner, 2, 1);
+        emit ModelRegistry.ModelRegistered(expected, owner, 2, 1);
         vm.prank(owner);
         bytes32 id = registry.registerModel(s.headers, roots, s.partitions, s.verifiers);
         assertEq(id, expected);

@@ -11,19 +11,6 @@ import {ToggleVerifier} from "./doubles/ToggleVerifier.sol";
 import {Fixture} from "./utils/Fixture.sol";
 
 contract ProofDemandGameTest is Fixture {
-    event ProofDemanded(
-        uint256 indexed demandId,
-        bytes32 indexed claimKey,
-        address indexed node,
-        address challenger,
-        uint256 partitionIndex,
-        uint64 deadline,
-        bytes32 jobId
-    );
-    event ProofAccepted(uint256 indexed demandId, bytes32 indexed claimKey);
-    event ProofRejected(uint256 indexed demandId, bytes32 indexed claimKey, uint256 slashed);
-    event ProofDemandTimedOut(uint256 indexed demandId, bytes32 indexed claimKey, uint256 slashed);
-
     uint256 internal constant BOND = 0.2 ether;
     bytes internal constant PROOF = hex"c0ffee";
 
@@ -77,7 +64,7 @@ contract ProofDemandGameTest is Fixture {
         uint64 deadline = uint64(block.timestamp + 1 hours);
         bytes32 job = keccak256(abi.encode(block.chainid, address(proofs), uint256(1)));
         vm.expectEmit(true, true, true, true, address(proofs));
-        emit ProofDemanded(1, c.key, node, challenger, 1, deadline, job);
+        emit ProofDemandGame.ProofDemanded(1, c.key, node, challenger, 1, deadline, job);
         uint256 id = _demand(m);
         assertEq(id, 1);
         assertEq(proofs.jobId(1), job);
@@ -101,7 +88,7 @@ contract ProofDemandGameTest is Fixture {
         verifier.expectStatement(keccak256(abi.encode(_statement(m, id))));
         vm.warp(block.timestamp + 1 hours); // at the deadline: in time
         vm.expectEmit(true, true, false, true, address(proofs));
-        emit ProofAccepted(id, key);
+        emit ProofDemandGame.ProofAccepted(id, key);
         assertTrue(_submit(id, m));
         assertTrue(proofs.getDemand(id).status == ProofDemandGame.Status.Proven);
         assertEq(proofs.openDemandOf(key, 1), 0);
@@ -133,7 +120,7 @@ contract ProofDemandGameTest is Fixture {
         verifier.setMode(ToggleVerifier.Mode.Reject);
         uint256 burnBefore = BURN.balance;
         vm.expectEmit(true, true, false, true, address(proofs));
-        emit ProofRejected(id, key, 5 ether);
+        emit ProofDemandGame.ProofRejected(id, key, 5 ether);
         assertFalse(_submit(id, m));
         assertTrue(proofs.getDemand(id).status == ProofDemandGame.Status.Rejected);
         assertTrue(market.fraudulent(key));
@@ -151,7 +138,7 @@ contract ProofDemandGameTest is Fixture {
         uint256 id = _demand(m);
         verifier.setMode(ToggleVerifier.Mode.Revert);
         vm.expectEmit(true, true, false, true, address(proofs));
-        emit ProofRejected(id, key, 5 ether);
+        emit ProofDemandGame.ProofRejected(id, key, 5 ether);
         assertFalse(_submit(id, m));
         assertTrue(market.fraudulent(key));
         assertEq(stakes.credits(challenger), 2.5 ether + BOND);
@@ -204,7 +191,7 @@ contract ProofDemandGameTest is Fixture {
         proofs.submitProof(id, io, PROOF);
         uint256 burnBefore = BURN.balance;
         vm.expectEmit(true, true, false, true, address(proofs));
-        emit ProofDemandTimedOut(id, key, 5 ether);
+        emit ProofDemandGame.ProofDemandTimedOut(id, key, 5 ether);
         assertEq(proofs.resolveTimeout(id), 5 ether);
         assertTrue(proofs.getDemand(id).status == ProofDemandGame.Status.TimedOut);
         assertEq(proofs.openDemandOf(key, 1), 0);
@@ -236,7 +223,7 @@ contract ProofDemandGameTest is Fixture {
         fraud.proveLayerFraud(m.ref, _layerFraud(s, m, 4, 0));
         verifier.setMode(ToggleVerifier.Mode.Reject);
         vm.expectEmit(true, true, false, true, address(proofs));
-        emit ProofRejected(a, market.authenticate(m.ref).key, 0);
+        emit ProofDemandGame.ProofRejected(a, market.authenticate(m.ref).key, 0);
         assertFalse(_submit(a, m));
         (uint256 active,,) = stakes.stakeOf(node);
         assertEq(active, NODE_STAKE - 5 ether);

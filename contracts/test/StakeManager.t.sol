@@ -10,16 +10,6 @@ import {EtherRejecter} from "./doubles/EtherRejecter.sol";
 import {Fixture} from "./utils/Fixture.sol";
 
 contract StakeManagerTest is Fixture {
-    event Staked(address indexed node, uint256 amount, uint256 activeStake);
-    event WithdrawalRequested(address indexed node, uint256 amount, uint64 unlockAt);
-    event StakeWithdrawn(address indexed node, uint256 amount);
-    event Slashed(address indexed node, address indexed challenger, uint256 amount, uint256 reward);
-    event BondLocked(address indexed challenger, uint256 amount);
-    event BondReleased(address indexed challenger, address indexed recipient, uint256 amount);
-    event Credited(address indexed account, uint256 amount);
-    event CreditsWithdrawn(address indexed account, uint256 amount);
-    event DisputeGamesWired(address[] games);
-
     /// @dev A StakeManager on which this test contract is the (only) dispute game.
     StakeManager internal sm;
 
@@ -75,7 +65,7 @@ contract StakeManagerTest is Fixture {
         games[0] = address(0xA);
         games[1] = address(0xB);
         vm.expectEmit(false, false, false, true, address(s));
-        emit DisputeGamesWired(games);
+        emit DisputeGameRoles.DisputeGamesWired(games);
         s.wireDisputeGames(games);
         assertTrue(s.isDisputeGame(address(0xA)));
         assertTrue(s.isDisputeGame(address(0xB)));
@@ -96,12 +86,12 @@ contract StakeManagerTest is Fixture {
     function test_stake_accumulates() public {
         vm.deal(node, 30 ether);
         vm.expectEmit(true, false, false, true, address(stakes));
-        emit Staked(node, 4 ether, 4 ether);
+        emit StakeManager.Staked(node, 4 ether, 4 ether);
         vm.prank(node);
         stakes.stake{value: 4 ether}();
         assertFalse(stakes.isActiveNode(node));
         vm.expectEmit(true, false, false, true, address(stakes));
-        emit Staked(node, 6 ether, 10 ether);
+        emit StakeManager.Staked(node, 6 ether, 10 ether);
         vm.prank(node);
         stakes.stake{value: 6 ether}();
         assertTrue(stakes.isActiveNode(node));
@@ -126,7 +116,7 @@ contract StakeManagerTest is Fixture {
         _stake(node, 20 ether);
         uint64 unlockAt = uint64(block.timestamp + 3 hours);
         vm.expectEmit(true, false, false, true, address(stakes));
-        emit WithdrawalRequested(node, 15 ether, unlockAt);
+        emit StakeManager.WithdrawalRequested(node, 15 ether, unlockAt);
         vm.prank(node);
         stakes.requestWithdrawal(15 ether);
         (uint256 active, uint256 pending, uint64 u) = stakes.stakeOf(node);
@@ -149,7 +139,7 @@ contract StakeManagerTest is Fixture {
         vm.warp(unlockAt);
         uint256 before = node.balance;
         vm.expectEmit(true, false, false, true, address(stakes));
-        emit StakeWithdrawn(node, 15 ether);
+        emit StakeManager.StakeWithdrawn(node, 15 ether);
         vm.prank(node);
         stakes.withdrawStake();
         assertEq(node.balance, before + 15 ether);
@@ -284,9 +274,9 @@ contract StakeManagerTest is Fixture {
         vm.prank(node);
         sm.requestWithdrawal(4 ether); // active 8, pending 4
         vm.expectEmit(true, true, false, true, address(sm));
-        emit Credited(challenger, 5 ether);
+        emit StakeManager.Credited(challenger, 5 ether);
         vm.expectEmit(true, true, false, true, address(sm));
-        emit Slashed(node, challenger, 10 ether, 5 ether);
+        emit StakeManager.Slashed(node, challenger, 10 ether, 5 ether);
         uint256 slashed = sm.slash(node, 10 ether, challenger);
         assertEq(slashed, 10 ether);
         (uint256 active, uint256 pending,) = sm.stakeOf(node);
@@ -357,14 +347,14 @@ contract StakeManagerTest is Fixture {
 
     function test_bond_lockRelease_credits() public {
         vm.expectEmit(true, false, false, true, address(sm));
-        emit BondLocked(challenger, 1 ether);
+        emit StakeManager.BondLocked(challenger, 1 ether);
         sm.lockBond{value: 1 ether}(challenger);
         assertEq(sm.bondsOf(challenger), 1 ether);
         assertEq(sm.totalBonds(), 1 ether);
         _solvent(sm);
 
         vm.expectEmit(true, true, false, true, address(sm));
-        emit BondReleased(challenger, node, 0.4 ether);
+        emit StakeManager.BondReleased(challenger, node, 0.4 ether);
         sm.releaseBond(challenger, 0.4 ether, node);
         assertEq(sm.bondsOf(challenger), 0.6 ether);
         assertEq(sm.credits(node), 0.4 ether);
@@ -379,7 +369,7 @@ contract StakeManagerTest is Fixture {
 
         uint256 before = node.balance;
         vm.expectEmit(true, false, false, true, address(sm));
-        emit CreditsWithdrawn(node, 0.4 ether);
+        emit StakeManager.CreditsWithdrawn(node, 0.4 ether);
         vm.prank(node);
         sm.withdrawCredits();
         assertEq(node.balance, before + 0.4 ether);
