@@ -21,6 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from protocol.receipts import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST
+
 from .chainio import NodeChain
 from .events import (
     ChainEvent,
@@ -36,7 +38,7 @@ from .events import (
 )
 from .metrics import NodeMetrics
 from .records import ChallengeStatus, DataChallengeRecord, DisputeEntry
-from .store import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST, Store, StoreWriter
+from .store import Store, StoreWriter
 
 PROOF_OUTCOME_KINDS = {
     "ProofAccepted": "proof_accepted",

@@ -59,6 +59,7 @@ from protocol import errors
 from protocol.disputes import proof_job_id
 from protocol.errors import OpzkError
 from protocol.model import QLinearLayer
+from protocol.receipts import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST
 from protocol.trace import trace_tree
 from sumkzg import (
     InferenceStatement,
@@ -78,8 +79,6 @@ from .metrics import NodeMetrics
 from .records import ReceiptRecord
 from .runtime import ModelRuntime, ServedModel
 from .store import (
-    CLAIM_SOURCE_BATCH,
-    CLAIM_SOURCE_REQUEST,
     PROOF_PENDING,
     ProofDemandRecord,
     ProofStatus,

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 
+from protocol.receipts import CLAIM_SOURCE_REQUEST
+
 from .chainio import NodeChain
 from .disputes import (
     PROOF_OUTCOME_KINDS,
@@ -50,7 +52,7 @@ from .metrics import NodeMetrics
 from .records import ChallengeStatus, DataChallengeRecord, OnchainRequestRecord
 from .request_traces import RequestTraceError, is_request_claim, request_trace
 from .runtime import ModelRuntime
-from .store import CLAIM_SOURCE_REQUEST, Store, StoreWriter
+from .store import Store, StoreWriter
 
 log = logging.getLogger(__name__)
 

@@ -63,6 +63,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import OpzkError
+from protocol.receipts import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST
 
 from .db import (
     WRITE_OPTION,
@@ -95,8 +96,6 @@ from .records import (
 
 MAX_PAGE = 100
 
-CLAIM_SOURCE_BATCH = 0
-
 _NEW_COLUMNS = (
     "request_id", "model_id", "client", "input", "output", "trace", "activation_hashes",
     "trace_root", "receipt_leaf", "created_at", "open_disputes", "slashed",
@@ -104,8 +103,6 @@ _NEW_COLUMNS = (
 """The columns a new receipt is inserted with, in order."""
 
 _LIVE = batches.c.status != BatchStatus.FAILED.value
-
-CLAIM_SOURCE_REQUEST = 1
 
 
 class ProofStatus(StrEnum):

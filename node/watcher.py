@@ -37,6 +37,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from protocol.receipts import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST
+
 from .chainio import NodeChain
 from .disputes import (
     claim_of,
@@ -60,7 +62,7 @@ from .events import (
 from .metrics import NodeMetrics
 from .onchain import apply_event
 from .records import BatchStatus
-from .store import CLAIM_SOURCE_BATCH, CLAIM_SOURCE_REQUEST, ProofStatus, Store, StoreWriter
+from .store import ProofStatus, Store, StoreWriter
 
 log = logging.getLogger(__name__)
 
