@@ -13,8 +13,8 @@ Both provers (and both verifiers) run the same skeleton::
     absorb the evaluations (0x04), draw ν, open
     Q = Σ_p ν^p·Σ_c eq(u_hi, c)·P_p[chunk c] at u_lo        open_batched / verify_batched
 
-The opened polynomials are given in proof order; the first is always ``W′``, whose blinding column
-(not part of its flat integer vector) is added to ``Q`` separately.
+The opened polynomials are given in proof order; the first is always ``W′``, whose blinding columns
+(one per chunk, not part of its flat integer vector) are added to ``Q`` separately.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def open_batched(
     setup: Setup,
     layout: Layout,
     polys: Sequence[tuple[Flat, int]],
-    blinding: Sequence[int],
+    blinding: ObjArray,
     point: Sequence[int],
     evals: Sequence[int],
     tr: Transcript,
@@ -93,7 +93,9 @@ def open_batched(
         ``(flat, K)`` per opened polynomial, in proof order; ``polys[0]`` is the integer part of
         ``W′`` (:func:`~sumkzg.registration.weight_flat`).
     blinding :
-        ``W′``'s blinding column, added to ``Q`` with ``W′``'s weight ``ν^0 = 1``.
+        ``W′``'s blinding entries as a ``K_W × m'`` array (row ``κ``: chunk ``κ``'s blinding column,
+        :func:`~sumkzg.registration.blinding_rows`), added to ``Q`` with ``W′``'s weight
+        ``ν^0 = 1``.
     point, evals :
         The sumcheck's point and the claimed evaluations there (proof order).
     """
@@ -180,13 +182,20 @@ def combine_chunks(
 
 
 def add_blinding(
-    q: ObjArray, layout: Layout, blinding: Sequence[int], weights: Sequence[int], scale: int
+    q: ObjArray, layout: Layout, blinding: ObjArray, weights: Sequence[int], scale: int
 ) -> None:
-    """``q += scale·Σ_c weights[c]·(blinding part of chunk c)`` in place."""
-    base = layout.flat(0, layout.n + 1)
-    for i, v in enumerate(blinding):
-        f = base + i
-        q[f % D] = (q[f % D] + scale * weights[f // D] * v) % R
+    """
+    ``q += scale·Σ_κ weights[κ]·blinding[κ]`` in place on the entries ``D − m' .. D``: chunk
+    ``κ``'s blinding column is its last column (docs/proof-system.md §4); ``blinding`` is the
+    ``K_W × m'`` array of :func:`~sumkzg.registration.blinding_rows`.
+    """
+    if blinding.shape != (layout.k_w, layout.m_pad):
+        raise ValueError(f"blinding of shape {blinding.shape}, expected ({layout.k_w}, m')")
+    w = np.empty(layout.k_w, dtype=object)
+    w[:] = [scale * int(x) % R for x in weights[: layout.k_w]]
+    part = np.dot(w, blinding)
+    base = D - layout.m_pad
+    q[base:] = (q[base:] + part) % R
 
 
 def powers(x: int, count: int) -> list[int]:

@@ -62,6 +62,7 @@ from .proof import InferenceProof, weight_commitment_hash
 from .registration import (
     WeightCommitment,
     _check_setup,
+    blinding_rows,
     check_weights,
     commit_chunks,
     flat_grid,
@@ -315,7 +316,7 @@ def prove_inference_with_witness(
     _check_setup(setup)
     layout = statement.layout
     shape = layout.shape
-    mp, n, k = shape.m_pad, shape.n, layout.k
+    mp, k = shape.m_pad, layout.k
     hooks = hooks if hooks is not None else ProverHooks()
     statement_bytes = statement.to_bytes(setup.setup_id)
     if hooks.statement_bytes is not None:
@@ -338,21 +339,24 @@ def prove_inference_with_witness(
     c_h = h_inv.commit(setup, layout.k_l)
     tau, tau2, gamma = round2_challenges(tr, c_h, shape)
 
-    # The sumcheck.
+    # The sumcheck. W′: the integer block [W | b] at the layout columns pos(0..n), chunk κ's
+    # blinding column at cpc·κ + g.
     ints = np.concatenate([weights, biases.reshape(-1, 1)], axis=1)
+    blind = blinding_rows(shape, commitment.blinding)
+    blind_cols = {int(c): blind[kappa] for kappa, c in enumerate(shape.blinding_columns())}
     tables: dict[str, Table] = {
         "eq_tau": Vec("i", eq_table(tau)),
         "e_i": Vec("i", eq_table(tau2[: shape.mu_i])),
         "e_j": Vec("j", eq_table(tau2[shape.mu_i :])),
         "y": Vec("i", y_rows(statement.y_values)),
         "sigma": Vec("i", sigma_rows(shape, statement.y_values, statement.activation)),
-        "x": Vec("j", x_column(statement.x_values)),
+        "x": Vec("j", x_column(shape, statement.x_values)),
         "delta0": Vec("j", delta0_column()),
         "c_rho": Vec("j", c_rho_column(layout)),
         "c_u": Vec("j", c_u_column(layout)),
         "sel": Vec("j", sel_column(layout)),
         "top": Vec("j", top_column(layout)),
-        "W": WeightGrid(ints, {n + 1: commitment.blinding}, mp),
+        "W": WeightGrid(ints, blind_cols, mp, shape.positions()),
         "Limb": Grid(limbs),
         "H": Grid(h),
         "Mu": Grid(flat_grid(mu_flat, mp)),
@@ -389,7 +393,7 @@ def prove_inference_with_witness(
         (grid_flat(h), layout.k_l),
         (mu_flat, 1),
     ]
-    opening = open_batched(setup, shape, opened, commitment.blinding, point, evals, tr)
+    opening = open_batched(setup, shape, opened, blind, point, evals, tr)
 
     proof = InferenceProof(
         c_w=tuple(commitment.chunk_points()),

@@ -5,13 +5,20 @@ The layout of one layer over the sumcheck domain, and the public column vectors
 Introduction
 ------------
 :class:`Layout` holds the derived sizes of a shape ``(m, n)`` (``m'``, ``n'``, ``μ_i``, ``μ_j``,
-``ℓ``, the chunk counts ``K_W``, ``K_B``, ``K_HW``); :class:`LimbLayout` adds those that depend on
-the shift ``k`` (``Kρ``, ``Ku``, ``L``, ``k'``, ``TS``, ``K_L``). Both refuse out-of-range input
-with :class:`LayoutError`.
+``ℓ``, the columns per chunk ``cpc`` and data columns per chunk ``g``, the chunk counts ``K_W``,
+``K_B``, ``K_HW``) and the position ``pos(c)`` of each of ``W′``'s data columns; :class:`LimbLayout`
+adds the sizes that depend on the shift ``k`` (``Kρ``, ``Ku``, ``L``, ``k'``, ``TS``, ``K_L``). Both
+refuse out-of-range input with :class:`LayoutError`.
 
 The domain is ``{0,1}^ℓ``; entry ``(i, j)`` has flat index ``f = i + m'·j``; variable ``v``
 (1-based) is bit ``v−1`` of ``f``, so a point ``u = (u_1..u_ℓ)`` splits into
 ``u_i = (u_1..u_{μ_i})`` (the bits of ``i``) and ``u_j = (u_{μ_i+1}..u_ℓ)`` (the bits of ``j``).
+
+``W′`` (docs/proof-system.md §4): a chunk of ``D`` flat indices holds ``cpc = D/m'`` whole
+columns; the last column of every weight chunk is that chunk's blinding column, the other
+``g = cpc − 1`` hold data columns, so data column ``c`` (``W``'s columns ``0..n−1``, then the bias
+as ``c = n``) sits at layout column ``pos(c) = c + ⌊c/g⌋``, and every weight chunk commitment is
+perfectly hiding.
 
 The public column vectors are given twice: as short lists (``*_column``/``*_rows``: the non-zero
 prefix, every later entry is 0), which the prover uses as tables, and as their multilinear
@@ -24,6 +31,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from .errors import ProofRejected, SumKzgError
 from .field import R, batch_inv, eq_eval
 from .setup import LOG_D, D
@@ -32,6 +42,9 @@ MAX_DIM = 65534
 """The largest accepted ``m`` and ``n``."""
 MAX_ELL = 24
 """The largest accepted number of sumcheck variables ``ℓ``."""
+MAX_ROWS_PAD = D // 2
+"""The largest accepted ``m'``: a weight chunk must hold at least two columns, one of which is its
+blinding column."""
 MULTIPLIER_LIMIT = 2**31
 """``M`` must satisfy ``0 <= M < 2^31``."""
 MIN_SHIFT = 1
@@ -70,25 +83,31 @@ class Layout:
     """
     The derived sizes of a layer of shape ``(m, n)`` (docs/proof-system.md §3, §4).
 
-    Build it with :meth:`of`, which checks ``1 <= m, n <= 65534`` and ``ℓ <= 24``; every field is
-    then consistent: ``m_pad = 2^mu_i``, ``n_pad = 2^mu_j``, ``ell = mu_i + mu_j >= 12``.
+    Build it with :meth:`of`, which checks ``1 <= m, n <= 65534``, ``m' <= D/2`` and ``ℓ <= 24``;
+    every field is then consistent: ``m_pad = 2^mu_i``, ``n_pad = 2^mu_j``,
+    ``ell = mu_i + mu_j >= 12``, ``cpc·k_w <= n_pad``.
 
     Attributes
     ----------
     m, n :
         Rows (outputs) and columns (inputs).
     m_pad :
-        ``m' = 2^⌈log₂ m⌉``.
+        ``m' = 2^⌈log₂ m⌉ <= D/2``.
+    cpc :
+        ``D / m' >= 2``: the columns of one chunk.
+    g :
+        ``cpc − 1``: the data columns of one weight chunk (its last column is its blinding
+        column).
     n_pad :
-        ``n' = max(2^⌈log₂(n+2)⌉, 16, D / m')``.
+        ``n' = max(2^⌈log₂(cpc·K_W)⌉, 16)``.
     mu_i, mu_j, ell :
         ``log₂ m'``, ``log₂ n'`` and ``ℓ = μ_i + μ_j``.
     k_w :
-        ``K_W = ⌈m'·(n+2) / D⌉`` chunks of ``W′``.
+        ``K_W = ⌈(n+1) / g⌉`` chunks of ``W′`` (the ``n+1`` data columns, ``g`` per chunk).
     k_b :
         ``K_B = ⌈4·m' / D⌉`` chunks of the bias limbs ``BL`` and of ``HB``.
     k_hw :
-        ``K_HW = ⌈m'·n / D⌉`` chunks of ``HW``.
+        ``K_HW = K_W`` chunks of ``HW``.
     """
 
     m: int
@@ -98,6 +117,8 @@ class Layout:
     mu_i: int
     mu_j: int
     ell: int
+    cpc: int
+    g: int
     k_w: int
     k_b: int
     k_hw: int
@@ -110,13 +131,22 @@ class Layout:
         Raises
         ------
         LayoutError
-            If ``m`` or ``n`` is not an int in ``1 .. 65534``, or ``ℓ > 24``.
+            If ``m`` or ``n`` is not an int in ``1 .. 65534``, ``m > 2048`` (``m' > D/2``: a chunk
+            must hold at least two columns, one of them its blinding column), or ``ℓ > 24``.
         """
         _require_int(m, 1, MAX_DIM, "m")
         _require_int(n, 1, MAX_DIM, "n")
         mu_i = _log2_ceil(m)
         m_pad = 1 << mu_i
-        n_pad = max(1 << _log2_ceil(n + 2), 16, D // m_pad)
+        if m_pad > MAX_ROWS_PAD:
+            raise LayoutError(
+                f"shape {m}×{n}: m' = {m_pad} > D/2 = {MAX_ROWS_PAD} (a weight chunk must hold "
+                "at least two columns, one of them its blinding column)"
+            )
+        cpc = D // m_pad
+        g = cpc - 1
+        k_w = -(-(n + 1) // g)
+        n_pad = max(1 << _log2_ceil(cpc * k_w), 16)
         mu_j = n_pad.bit_length() - 1
         ell = mu_i + mu_j
         if ell > MAX_ELL:
@@ -129,10 +159,46 @@ class Layout:
             mu_i=mu_i,
             mu_j=mu_j,
             ell=ell,
-            k_w=-(-m_pad * (n + 2) // D),
+            cpc=cpc,
+            g=g,
+            k_w=k_w,
             k_b=-(-BIAS_LIMBS * m_pad // D),
-            k_hw=-(-m_pad * n // D),
+            k_hw=k_w,
         )
+
+    def pos(self, c: int) -> int:
+        """
+        The layout column ``c + ⌊c/g⌋`` of data column ``c`` (``c < n``: ``W``'s column ``c``;
+        ``c = n``: the bias).
+        """
+        if not 0 <= c <= self.n:
+            raise LayoutError(f"data column {c} outside 0 .. {self.n}")
+        return c + c // self.g
+
+    def positions(self) -> npt.NDArray[np.int64]:
+        """``pos(c)`` for ``c = 0..n`` (``n+1`` strictly increasing layout columns)."""
+        c = np.arange(self.n + 1, dtype=np.int64)
+        return c + c // self.g
+
+    def blinding_column(self, chunk: int) -> int:
+        """The layout column ``cpc·κ + g`` of chunk ``κ``'s blinding column (``κ < K_W``)."""
+        if not 0 <= chunk < self.k_w:
+            raise LayoutError(f"weight chunk {chunk} outside 0 .. {self.k_w - 1}")
+        return self.cpc * chunk + self.g
+
+    def blinding_columns(self) -> npt.NDArray[np.int64]:
+        """The ``K_W`` blinding columns, in chunk order."""
+        return np.arange(self.k_w, dtype=np.int64) * self.cpc + self.g
+
+    @property
+    def weight_columns(self) -> int:
+        """``cpc·K_W``: the layout columns of ``W′``'s chunks (every later column is 0)."""
+        return self.cpc * self.k_w
+
+    @property
+    def blinding_size(self) -> int:
+        """``K_W·m'``: the secret blinding entries of a weight commitment."""
+        return self.k_w * self.m_pad
 
     @property
     def domain_size(self) -> int:
@@ -308,9 +374,23 @@ def low_bound(activation: int) -> int:
     raise LayoutError(f"activation must be 0 (none) or 1 (relu), got {activation!r}")
 
 
-def x_column(x: Sequence[int]) -> list[int]:
-    """``x′`` as signed integers: ``x_0..x_{n−1}, 1`` (length ``n+1``; later entries 0)."""
-    return [int(v) for v in x] + [1]
+def x_column(shape: Layout, x: Sequence[int]) -> list[int]:
+    """
+    ``x′`` as signed integers: ``x_c`` at ``pos(c)`` (``c < n``), 1 at ``pos(n)``, 0 elsewhere
+    (length ``pos(n) + 1``; later entries 0, the blinding columns included).
+    """
+    if len(x) != shape.n:
+        raise LayoutError(f"x has {len(x)} entries, expected {shape.n}")
+    out = [0] * (shape.pos(shape.n) + 1)
+    for c, v in enumerate(x):
+        out[c + c // shape.g] = int(v)
+    out[-1] = 1
+    return out
+
+
+def gather(table: Sequence[int], indices: Sequence[int] | npt.NDArray[np.int64]) -> list[int]:
+    """``[table[f] for f in indices]``."""
+    return [table[int(f)] for f in indices]
 
 
 def y_rows(y: Sequence[int]) -> list[int]:
@@ -460,12 +540,16 @@ def inference_public_evals(
     sigma = sum(s * e for s, e in zip(sigma_real, e_rows, strict=True))
     if activation == 1 and shape.m_pad > shape.m:
         sigma -= 1 - sum(e_rows)
-    e_cols = eq_prefix(u_j, max(shape.n + 1, limb.limbs))
-    xs = x_column(x)
+    # x̃′(u_j) = Σ_{c<n} x_c·eq(u_j, pos(c)) + eq(u_j, pos(n)): one eq table, gathered.
+    positions = shape.positions()
+    e_cols = eq_prefix(u_j, max(int(positions[-1]) + 1, limb.limbs))
+    e_data = gather(e_cols, positions)
+    if len(x) != shape.n:
+        raise LayoutError(f"x has {len(x)} entries, expected {shape.n}")
     return InferencePublicEvals(
         eq_tau=eq_eval(tau, u_i),
         eq_tau2=eq_eval(tau2, point),
-        x=sum(v * e for v, e in zip(xs, e_cols, strict=False)) % R,
+        x=(sum(int(v) * e for v, e in zip(x, e_data, strict=False)) + e_data[-1]) % R,
         delta0=e_cols[0],
         c_rho=sum(c * e for c, e in zip(c_rho_column(limb), e_cols, strict=False)) % R,
         c_u=sum(c * e for c, e in zip(c_u_column(limb), e_cols, strict=False)) % R,
@@ -483,8 +567,11 @@ def inference_public_evals(
 
 
 def sel_w_column(shape: Layout) -> list[int]:
-    """``selW``: 1 for ``j < n``."""
-    return [1] * shape.n
+    """``selW``: 1 at ``j = pos(c)`` for ``c < n`` (length ``pos(n−1) + 1``; later entries 0)."""
+    out = [0] * (shape.pos(shape.n - 1) + 1)
+    for j in shape.positions()[:-1]:
+        out[int(j)] = 1
+    return out
 
 
 def sel_b_column() -> list[int]:
@@ -493,8 +580,8 @@ def sel_b_column() -> list[int]:
 
 
 def delta_n_column(shape: Layout) -> list[int]:
-    """``δn``: 1 at ``j = n`` only."""
-    return [0] * shape.n + [1]
+    """``δn``: 1 at ``j = pos(n)`` (the bias column) only."""
+    return [0] * shape.pos(shape.n) + [1]
 
 
 def c_b_column() -> list[int]:
@@ -531,13 +618,15 @@ def registration_public_evals(
 ) -> RegistrationPublicEvals:
     """Compute every public value the registration verifier needs, in ``O(n + 256 + ℓ)``."""
     u_i, u_j = shape.split_point(point)
-    e_cols = eq_prefix(u_j, max(shape.n + 1, BIAS_LIMBS))
+    positions = shape.positions()
+    e_cols = eq_prefix(u_j, max(int(positions[-1]) + 1, BIAS_LIMBS))
+    e_data = gather(e_cols, positions)
     return RegistrationPublicEvals(
         eq_tau=eq_eval(tau, u_i),
         eq_tau2=eq_eval(tau2, point),
-        sel_w=sum(e_cols[: shape.n]) % R,
+        sel_w=sum(e_data[:-1]) % R,
         sel_b=sum(e_cols[:BIAS_LIMBS]) % R,
-        delta_n=e_cols[shape.n],
+        delta_n=e_data[-1],
         c_b=sum(c * e for c, e in zip(c_b_column(), e_cols, strict=False)) % R,
         t_alpha=t_alpha_mle(alpha, BYTE_TABLE_SIZE, point),
     )

@@ -3,15 +3,19 @@ The weight commitment and the registration (well-formedness) proof (docs/proof-s
 
 Introduction
 ------------
-:func:`commit_weights` lays ``W′`` out over the domain (``W`` in columns ``0..n−1``, the bias in
-column ``n``, a uniformly random blinding column from :mod:`secrets` in column ``n+1``), commits it
-in ``K_W`` chunks and returns a :class:`WeightCommitment`: the chunk commitments, ``H_W``, and the
-blinding column that every later proof needs (serializable with :meth:`WeightCommitment.to_json` /
-:meth:`WeightCommitment.to_bytes`, to be stored next to the model; the blinding column is secret).
+:func:`commit_weights` lays ``W′`` out over the domain (data column ``c`` — ``W``'s columns
+``0..n−1``, then the bias as ``c = n`` — at layout column ``pos(c) = c + ⌊c/g⌋``, and in the last
+column of every weight chunk a uniformly random blinding column from :mod:`secrets`, see
+:class:`~sumkzg.layout.Layout`), commits it in ``K_W`` chunks and returns a
+:class:`WeightCommitment`: the chunk commitments, ``H_W``, and the ``K_W·m'`` blinding entries that
+every later proof needs (serializable with :meth:`WeightCommitment.to_json` /
+:meth:`WeightCommitment.to_bytes`, to be stored next to the model; the blinding is secret). Every
+chunk holds ``m'`` blinding entries that the relations never multiply, so every chunk commitment is
+perfectly hiding.
 
-:func:`prove_registration` proves, for every row ``i < m'``, ``W′(i, j) + 128 ∈ [0, 256)`` for
-``j < n`` and ``W′(i, n) + 2^31 = Σ_{t<4} 2^{8t}·BL(i, t)`` with bytes ``BL``, by one logUp lookup
-into the byte table; :func:`verify_registration` checks such a proof against a
+:func:`prove_registration` proves, for every row ``i < m'``, ``W′(i, pos(c)) + 128 ∈ [0, 256)``
+for ``c < n`` and ``W′(i, pos(n)) + 2^31 = Σ_{t<4} 2^{8t}·BL(i, t)`` with bytes ``BL``, by one
+logUp lookup into the byte table; :func:`verify_registration` checks such a proof against a
 :class:`~sumkzg.statement.RegistrationStatement`. The relation (§4)::
 
     A_R = δn(j)·W′ + δn(j)·2^31 − cb(j)·BL          zero-checked per row: eq(τ, i)·A_R
@@ -61,6 +65,7 @@ from .layout import (
     BYTE_TABLE_SIZE,
     WEIGHT_OFFSET,
     Layout,
+    LayoutError,
     c_b_column,
     delta_n_column,
     registration_public_evals,
@@ -90,7 +95,17 @@ from .transcript import (
 GridArray = TypeVar("GridArray", ObjArray, npt.NDArray[np.int64])
 """A grid or flat vector of field elements (``object``) or of small integers (int64)."""
 
-_COMMITMENT_MAGIC = b"SUMKZG-ML/v1/weight-commitment"
+COMMITMENT_VERSION = 2
+"""The :class:`WeightCommitment` document format: 2 since every weight chunk has its own blinding
+column (docs/proof-system.md §4); version 1 (one blinding column, hiding only the chunk that held
+it) is refused."""
+_COMMITMENT_MAGIC = b"SUMKZG-ML/v1/weight-commitment/2"
+_COMMITMENT_MAGIC_V1 = b"SUMKZG-ML/v1/weight-commitment"
+_V1_REFUSED = (
+    "a version 1 weight commitment: the SumKZG-ML weight layout changed (every weight chunk now "
+    "has its own blinding column, docs/proof-system.md §4), so its chunks and H_W are not valid "
+    "any more; re-commit the model's weights (and register the new commitment)"
+)
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
 
@@ -114,7 +129,8 @@ class WeightCommitment:
     h_w :
         ``keccak256(C_W[0] ‖ … ‖ C_W[K_W−1])``, the partition's ``weightCommitment``.
     blinding :
-        The ``m'`` blinding entries ``W′(i, n+1)`` (secret: they make the chunks hiding).
+        The ``K_W·m'`` blinding entries, chunk-major: entry ``κ·m' + i`` is ``W′(i, cpc·κ + g)``,
+        row ``i`` of chunk ``κ``'s blinding column (secret: they make every chunk hiding).
     setup_id :
         The id of the setup the chunks were computed with.
     """
@@ -131,8 +147,10 @@ class WeightCommitment:
         layout = Layout.of(self.m, self.n)
         if len(self.chunks) != layout.k_w:
             raise EncodingError(f"{len(self.chunks)} weight chunks, expected {layout.k_w}")
-        if len(self.blinding) != layout.m_pad:
-            raise EncodingError(f"{len(self.blinding)} blinding entries, expected {layout.m_pad}")
+        if len(self.blinding) != layout.blinding_size:
+            raise EncodingError(
+                f"{len(self.blinding)} blinding entries, expected K_W·m' = {layout.blinding_size}"
+            )
         if any(not 0 <= v < R for v in self.blinding):
             raise EncodingError("a blinding entry is not a canonical scalar")
         if len(self.setup_id) != 32:
@@ -154,7 +172,7 @@ class WeightCommitment:
         """A JSON document with every field (hex strings), for storage next to the model."""
         return json.dumps(
             {
-                "version": 1,
+                "version": COMMITMENT_VERSION,
                 "setup_id": "0x" + self.setup_id.hex(),
                 "m": self.m,
                 "n": self.n,
@@ -173,11 +191,14 @@ class WeightCommitment:
         Raises
         ------
         EncodingError
-            If the document is malformed or inconsistent.
+            If the document is malformed or inconsistent, or of version 1 (the layout changed:
+            the model must be re-committed).
         """
         try:
             doc = json.loads(text)
-            if doc["version"] != 1:
+            if doc["version"] == 1:
+                raise EncodingError(_V1_REFUSED)
+            if doc["version"] != COMMITMENT_VERSION:
                 raise EncodingError(f"unknown weight commitment version {doc['version']!r}")
             return WeightCommitment(
                 m=int(doc["m"]),
@@ -191,7 +212,10 @@ class WeightCommitment:
             raise EncodingError(f"malformed weight commitment document: {error}") from error
 
     def to_bytes(self) -> bytes:
-        """``magic ‖ setup_id ‖ m (4) ‖ n (4) ‖ chunks (128 each) ‖ blinding (32 each)``."""
+        """
+        ``magic ‖ setup_id ‖ m (4) ‖ n (4) ‖ chunks (128 each) ‖ blinding (32 each)``; the magic is
+        ``SUMKZG-ML/v1/weight-commitment/2`` (format version 2, ``K_W·m'`` blinding entries).
+        """
         return (
             _COMMITMENT_MAGIC
             + self.setup_id
@@ -209,21 +233,31 @@ class WeightCommitment:
         Raises
         ------
         EncodingError
-            If the bytes are malformed or inconsistent.
+            If the bytes are malformed or inconsistent, or of version 1 (the layout changed: the
+            model must be re-committed).
         """
         head = len(_COMMITMENT_MAGIC)
-        if len(data) < head + 40 or data[:head] != _COMMITMENT_MAGIC:
+        if data[:head] != _COMMITMENT_MAGIC:
+            if data.startswith(_COMMITMENT_MAGIC_V1):
+                raise EncodingError(_V1_REFUSED)
+            raise EncodingError("not a weight commitment")
+        if len(data) < head + 40:
             raise EncodingError("not a weight commitment")
         setup_id = data[head : head + 32]
         m = int.from_bytes(data[head + 32 : head + 36], "big")
         n = int.from_bytes(data[head + 36 : head + 40], "big")
-        layout = Layout.of(m, n)
+        try:
+            layout = Layout.of(m, n)
+        except LayoutError as error:
+            raise EncodingError(f"weight commitment of a refused shape: {error}") from error
         body = data[head + 40 :]
-        if len(body) != 128 * layout.k_w + 32 * layout.m_pad:
+        if len(body) != 128 * layout.k_w + 32 * layout.blinding_size:
             raise EncodingError("weight commitment of the wrong length")
         chunks = tuple(body[128 * c : 128 * c + 128] for c in range(layout.k_w))
         tail = body[128 * layout.k_w :]
-        blinding = tuple(scalar_from_bytes(tail[32 * i : 32 * i + 32]) for i in range(layout.m_pad))
+        blinding = tuple(
+            scalar_from_bytes(tail[32 * i : 32 * i + 32]) for i in range(layout.blinding_size)
+        )
         return WeightCommitment(
             m=m,
             n=n,
@@ -276,7 +310,7 @@ def commit_weights(
     rng: random.Random | None = None,
 ) -> WeightCommitment:
     """
-    Commit a layer's weights: lay out ``W′``, draw the blinding column, commit the chunks.
+    Commit a layer's weights: lay out ``W′``, draw every chunk's blinding column, commit the chunks.
 
     Parameters
     ----------
@@ -287,14 +321,14 @@ def commit_weights(
     biases :
         ``b``, integers of shape ``(m,)`` fitting int32.
     rng :
-        TESTS ONLY: a deterministic source of the blinding column. ``None`` (the default) draws it
-        from :mod:`secrets`, which every real commitment must do (a known blinding column makes
-        the commitment not hiding).
+        TESTS ONLY: a deterministic source of the blinding columns (:func:`draw_blinding`).
+        ``None`` (the default) draws them from :mod:`secrets`, which every real commitment must do
+        (a known blinding column makes its chunk's commitment not hiding).
 
     Returns
     -------
     commitment : `WeightCommitment`
-        The chunks, ``H_W`` and the blinding column.
+        The chunks, ``H_W`` and the ``K_W·m'`` blinding entries.
 
     Raises
     ------
@@ -306,10 +340,7 @@ def commit_weights(
     _check_setup(setup)
     w, b = check_weights(weights, biases)
     layout = Layout.of(int(w.shape[0]), int(w.shape[1]))
-    if rng is None:
-        blinding = [secrets.randbelow(R) for _ in range(layout.m_pad)]
-    else:
-        blinding = [rng.randrange(R) for _ in range(layout.m_pad)]
+    blinding = draw_blinding(layout, rng=rng)
     chunks = commit_weight_chunks(setup, layout, weight_flat(layout, w, b), blinding)
     return WeightCommitment(
         m=layout.m,
@@ -321,20 +352,42 @@ def commit_weights(
     )
 
 
+def draw_blinding(layout: Layout, *, rng: random.Random | None = None) -> list[int]:
+    """
+    The ``K_W·m'`` blinding entries of a weight commitment, chunk-major (entry ``κ·m' + i`` is
+    ``W′(i, cpc·κ + g)``): uniformly random scalars from :mod:`secrets`, or from ``rng`` (TESTS
+    ONLY).
+    """
+    if rng is None:
+        return [secrets.randbelow(R) for _ in range(layout.blinding_size)]
+    return [rng.randrange(R) for _ in range(layout.blinding_size)]
+
+
+def blinding_rows(layout: Layout, blinding: Sequence[int]) -> ObjArray:
+    """
+    The blinding entries (reduced mod ``R``) as a ``K_W × m'`` ``object`` array: row ``κ`` is chunk
+    ``κ``'s blinding column.
+    """
+    if len(blinding) != layout.blinding_size:
+        raise ValueError(f"{len(blinding)} blinding entries, expected {layout.blinding_size}")
+    out = np.empty(layout.blinding_size, dtype=object)
+    out[:] = blinding
+    return np.asarray(out % R, dtype=object).reshape(layout.k_w, layout.m_pad)
+
+
 def commit_weight_chunks(
     setup: Setup, layout: Layout, flat: npt.NDArray[np.int64], blinding: Sequence[int]
 ) -> list[G1Point]:
     """
-    ``C_W[c]`` for ``c < K_W``: the integer part ``flat`` (see :func:`weight_flat`) through the
-    small-integer fast path, plus the blinding column's entries of chunk ``c`` as one MSM.
+    ``C_W[κ]`` for ``κ < K_W``: the integer part ``flat`` (see :func:`weight_flat`) through the
+    small-integer fast path, plus chunk ``κ``'s blinding column as one MSM. The blinding column is
+    the chunk's last column, i.e. its last ``m'`` entries ``G[D − m' .. D)``.
     """
     chunks = commit_chunks(setup, flat, layout.k_w)
-    base = layout.flat(0, layout.n + 1)
+    rows = blinding_rows(layout, blinding)
+    bases = list(setup.g1[D - layout.m_pad : D])
     for c in range(layout.k_w):
-        idx = [i for i in range(layout.m_pad) if c * D <= base + i < (c + 1) * D]
-        if idx:
-            extra = msm([setup.g1[base + i - c * D] for i in idx], [blinding[i] % R for i in idx])
-            chunks[c] = chunks[c] + extra
+        chunks[c] = chunks[c] + msm(bases, [int(v) for v in rows[c]])
     return chunks
 
 
@@ -347,14 +400,15 @@ def weight_flat(
     layout: Layout, weights: npt.NDArray[np.int64], biases: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """
-    The integer part of ``W′`` at flat indices ``f < K_W·D`` (``f = i + m'·j``): ``W`` in columns
-    ``j < n``, ``b`` in column ``n``, everything else 0 (the blinding column is added separately).
+    The integer part of ``W′`` at flat indices ``f < K_W·D`` (``f = i + m'·j``): ``W``'s column
+    ``c`` at layout column ``pos(c)``, ``b`` at ``pos(n)``, everything else 0 (the blinding columns
+    are added separately).
     """
     m, n = weights.shape
-    total = layout.k_w * D
-    grid = np.zeros((total // layout.m_pad, layout.m_pad), dtype=np.int64)  # [j, i]
-    grid[:n, :m] = weights.T
-    grid[n, :m] = biases
+    positions = layout.positions()
+    grid = np.zeros((layout.weight_columns, layout.m_pad), dtype=np.int64)  # [j, i]
+    grid[positions[:n], :m] = weights.T
+    grid[positions[n], :m] = biases
     return grid.reshape(-1)
 
 
@@ -452,6 +506,21 @@ class Inverses:
         if self.indices is not None and self.table is not None:
             return commit_table_chunks(setup, grid_flat(self.indices), self.table, count)
         return commit_chunks(setup, grid_flat(self.values), count)
+
+    def spread(self, columns: npt.NDArray[np.int64], width: int) -> Inverses:
+        """
+        The grid with its column ``t`` moved to column ``columns[t]`` of a ``width``-column grid
+        whose other entries are 0 (``HW`` in ``W′``'s layout columns, docs/proof-system.md §4).
+        """
+        rows = self.values.shape[0]
+        values = np.zeros((rows, width), dtype=object)
+        values[:, columns] = self.values
+        if self.indices is None or self.table is None:
+            return Inverses(values, None, None)
+        # The extra table entry 0 stands for the zero entries.
+        indices = np.full((rows, width), len(self.table), dtype=np.int64)
+        indices[:, columns] = self.indices
+        return Inverses(values, indices, [*self.table, 0])
 
 
 def inverse_lookup(values: npt.NDArray[np.integer] | ObjArray, alpha: int) -> Inverses:
@@ -621,10 +690,13 @@ def prove_registration_with_witness(
     c_mu = commit_chunks(setup, mu_flat, 1)[0]
     (alpha,) = round1_challenges(tr, [*c_bl, c_mu], 1)
 
-    # Round 2: the inverses.
+    # Round 2: the inverses (HW in W′'s data columns pos(c), c < n).
+    positions = layout.positions()
     w_padded = np.zeros((mp, n), dtype=np.int64)
     w_padded[: layout.m] = weights
-    hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha)
+    hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha).spread(
+        positions[:n], int(positions[n - 1]) + 1
+    )
     bl_values = witness.bias_limbs
     hb_inv = inverse_lookup(bl_values, alpha)
     hw, hb = hw_inv.values, hb_inv.values
@@ -632,11 +704,12 @@ def prove_registration_with_witness(
     c_hb = hb_inv.commit(setup, layout.k_b)
     tau, tau2, gamma = round2_challenges(tr, [*c_hw, *c_hb], layout)
 
-    # The sumcheck.
-    w_grid = np.zeros((mp, n + 2), dtype=object)
-    w_grid[: layout.m, :n] = weights.astype(object) % R
-    w_grid[: layout.m, n] = biases.astype(object) % R
-    w_grid[:, n + 1] = list(commitment.blinding)
+    # The sumcheck. W′: data column c at pos(c), chunk κ's blinding column at cpc·κ + g.
+    w_grid = np.zeros((mp, layout.weight_columns), dtype=object)
+    w_grid[: layout.m, positions[:n]] = weights.astype(object) % R
+    w_grid[: layout.m, positions[n]] = biases.astype(object) % R
+    blind = blinding_rows(layout, commitment.blinding)
+    w_grid[:, layout.blinding_columns()] = blind.T
     t_alpha = t_alpha_values(alpha, BYTE_TABLE_SIZE)
     tables: dict[str, Table] = {
         "eq_tau": Vec("i", eq_table(tau)),
@@ -679,7 +752,7 @@ def prove_registration_with_witness(
         (grid_flat(hb), layout.k_b),
         (mu_flat, 1),
     ]
-    opening = open_batched(setup, layout, opened, commitment.blinding, point, evals, tr)
+    opening = open_batched(setup, layout, opened, blind, point, evals, tr)
 
     proof = RegistrationProof(
         c_w=tuple(commitment.chunk_points()),
@@ -723,8 +796,9 @@ def verify_registration(
     Returns
     -------
     None
-        If the proof is valid: the chunks hashing to ``H_W`` hold an int8 ``m×n`` matrix in
-        columns ``< n`` and int32 biases in column ``n`` (for every row ``i < m'``).
+        If the proof is valid: the chunks hashing to ``H_W`` hold an int8 ``m×n`` matrix in the
+        data columns ``pos(c)``, ``c < n``, and int32 biases in column ``pos(n)`` (for every row
+        ``i < m'``).
 
     Raises
     ------

@@ -15,8 +15,9 @@ The engine never builds a dense ``2^ℓ`` table. A table is one of
 * :class:`Vec` of kind ``"i"`` (a function of the row only, ``m'`` values) or ``"j"`` (a function of
   the column only, with implicit zeros after its stored prefix);
 * :class:`Grid` of kind ``"ij"``: the first ``c`` columns of a ``m'×n'`` table, the others 0;
-* :class:`WeightGrid` of kind ``"ij"``: an integer matrix (``W`` and ``b``) plus a few full-field
-  columns (the blinding column), used only **linearly** (at most one ``ij`` factor in its terms).
+* :class:`WeightGrid` of kind ``"ij"``: an integer matrix (``W`` and ``b``) whose columns sit at
+  given layout columns, plus full-field columns at other layout columns (the blinding columns,
+  interleaved), used only **linearly** (at most one ``ij`` factor in its terms).
 
 During the column rounds the row-only factors of a term do not change, so a term with exactly one
 ``ij`` factor ``T`` is first contracted over the rows, ``v(j) = Σ_i P(i)·T(i, j)`` with ``P`` the
@@ -144,51 +145,85 @@ class Grid:
 
 class WeightGrid:
     """
-    ``W′`` for the prover: an integer block ``ints`` (rows ``< ints.shape[0]``, columns
-    ``< ints.shape[1]``, ``|entry| <= 2^31``) plus full-field columns ``extra[c]`` (``c >=
-    ints.shape[1]``, one value per row, missing rows 0); every other entry 0. Used only linearly.
+    ``W′`` for the prover: an integer block ``ints`` (rows ``< ints.shape[0]``, ``|entry| <=
+    2^31``) whose column ``t`` is layout column ``positions[t]``, plus full-field columns
+    ``extra[c]`` at layout columns ``c`` not in ``positions`` (one value per row, missing rows 0);
+    every other entry 0. Used only linearly. The integer block stays compact: the contractions are
+    one field × int GEMV over it (:func:`~sumkzg.accel.field_gemv_int`) plus one ``object`` dot
+    product over the extra columns.
 
     Parameters
     ----------
     ints :
         The integer block (``W`` and the bias column).
     extra :
-        Field columns by index (the blinding column).
+        Field columns by layout column (the blinding columns).
     rows :
         ``m'``.
+    positions :
+        The layout column of each column of ``ints``, strictly increasing; by default
+        ``0..ints.shape[1]−1``.
     """
 
     kind: Kind = "ij"
 
     def __init__(
-        self, ints: npt.NDArray[np.integer], extra: Mapping[int, Sequence[int]], rows: int
+        self,
+        ints: npt.NDArray[np.integer],
+        extra: Mapping[int, Sequence[int] | ObjArray],
+        rows: int,
+        positions: Sequence[int] | npt.NDArray[np.integer] | None = None,
     ) -> None:
         if ints.ndim != 2 or ints.shape[0] > rows:
             raise SumcheckError("the integer block must be 2-D with at most m' rows")
-        if any(c < ints.shape[1] or len(col) > rows for c, col in extra.items()):
-            raise SumcheckError("extra columns must follow the integer block")
+        cols = (
+            np.arange(ints.shape[1], dtype=np.int64)
+            if positions is None
+            else np.asarray(positions, dtype=np.int64).reshape(-1)
+        )
+        if len(cols) != ints.shape[1] or (
+            len(cols) and (int(cols[0]) < 0 or bool(np.any(np.diff(cols) <= 0)))
+        ):
+            raise SumcheckError("positions must be one increasing column index per integer column")
+        taken = set(cols.tolist())
+        if any(c < 0 or c in taken or len(col) > rows for c, col in extra.items()):
+            raise SumcheckError("extra columns must be at free layout columns, at most m' rows")
         self.ints = ints
-        self.extra = {c: [int(v) % R for v in col] for c, col in extra.items()}
+        self.positions = cols
+        self.extra_columns = np.array(sorted(extra), dtype=np.int64)
+        values = np.zeros((len(extra), rows), dtype=object)
+        for e, c in enumerate(self.extra_columns.tolist()):
+            col = np.empty(len(extra[c]), dtype=object)
+            col[:] = extra[c]
+            values[e, : len(col)] = col % R
+        self.extra_values: ObjArray = values
         self.rows = rows
-        self.columns = max([ints.shape[1], *(c + 1 for c in extra)])
+        last = [int(cols[-1]) + 1] if len(cols) else []
+        self.columns = max([0, *last, *(int(c) + 1 for c in self.extra_columns)])
 
     def contract(self, rows: ObjArray | None) -> ObjArray:
         """``v(j) = Σ_i rows[i]·W′(i, j)`` for ``j < columns`` (one field × int GEMV)."""
         weights = [1] * self.rows if rows is None else [int(v) for v in rows]
         out = _zeros(self.columns)
-        out[: self.ints.shape[1]] = field_gemv_int(weights[: self.ints.shape[0]], self.ints)
-        for c, col in self.extra.items():
-            out[c] = sum(w * v for w, v in zip(weights, col, strict=False)) % R
+        data = _zeros(len(self.positions))
+        data[:] = field_gemv_int(weights[: self.ints.shape[0]], self.ints)
+        out[self.positions] = data
+        if len(self.extra_columns):
+            w = _zeros(self.rows)
+            w[:] = weights
+            out[self.extra_columns] = np.dot(self.extra_values, w) % R
         return out
 
     def rows_at(self, u_j: Sequence[int]) -> Vec:
         """``W′(i, u_j) = Σ_j W′(i, j)·eq(u_j, j)`` for ``i < m'`` (one transposed GEMV)."""
         e = eq_prefix(u_j, self.columns)
         rows = _zeros(self.rows)
-        rows[: self.ints.shape[0]] = field_gemv_int_t(e[: self.ints.shape[1]], self.ints)
-        for c, col in self.extra.items():
-            for i, v in enumerate(col):
-                rows[i] = (rows[i] + e[c] * v) % R
+        e_data = [e[int(j)] for j in self.positions]
+        rows[: self.ints.shape[0]] = field_gemv_int_t(e_data, self.ints)
+        if len(self.extra_columns):
+            e_extra = _zeros(len(self.extra_columns))
+            e_extra[:] = [e[int(j)] for j in self.extra_columns]
+            rows = np.asarray((rows + np.dot(e_extra, self.extra_values)) % R, dtype=object)
         return Vec("i", rows)
 
 

@@ -282,7 +282,10 @@ def statement_tamperings(
             changed = bytearray(y)
             changed[i] = value
             cases[f"y[{i}] {delta:+d}"] = replace(statement, y=bytes(changed))
-    for j in (0, len(x) - 1):
+    # The first and last x_j, and the x_j on both sides of the first weight chunk boundary
+    # (data columns g−1 and g: the blinding column of chunk 0 lies between them).
+    g = statement.layout.shape.g
+    for j in sorted({0, len(x) - 1, *(j for j in (g - 1, g) if j < len(x))}):
         changed = bytearray(x)
         changed[j] = (changed[j] + 1) % 256
         cases[f"x[{j}] + 1"] = replace(statement, x=bytes(changed))
@@ -318,6 +321,12 @@ def test_setup_points_are_the_files(chain: ChainEnv, setup: Setup) -> None:
         (3, 30, 0, 62),
         (64, 64, 1, 16),
         (256, 256, 0, 24),
+        # Many weight chunks, each with its own blinding column (docs/proof-system.md §4), with
+        # 64, 8, 2 and 4096 columns per chunk.
+        (64, 200, 1, 16),
+        (300, 40, 0, 20),
+        (2048, 5, 1, 16),
+        (1, 4000, 0, 24),
     ],
 )
 def test_python_proofs_verify_onchain(
@@ -348,7 +357,13 @@ def test_python_proofs_verify_onchain(
         assert gas <= GAS_TARGET_256
 
 
-@pytest.mark.parametrize(("m", "n", "activation"), [(6, 10, 1), (7, 5, 0), (64, 64, 1)])
+@pytest.mark.parametrize(
+    ("m", "n", "activation"),
+    # The multi-chunk shapes cover both ways the verifier sums x′ (docs/proof-system.md §5): low
+    # blocks of whole chunk groups (cpc <= 2^a: 200×30, 1000×7, 2048×3) and chunks of several
+    # low blocks (64×200).
+    [(6, 10, 1), (7, 5, 0), (64, 64, 1), (64, 200, 1), (200, 30, 0), (1000, 7, 0), (2048, 3, 1)],
+)
 def test_python_and_solidity_agree_on_every_mutation(
     chain: ChainEnv, setup: Setup, m: int, n: int, activation: int
 ) -> None:

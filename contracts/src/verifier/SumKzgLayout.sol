@@ -124,14 +124,22 @@ library SumKzgLayout {
             && shift >= 1 && shift <= MAX_SHIFT && act <= 1;
     }
 
-    /// @notice μ_i and μ_j of an m×n layer; ok is false outside 1 ≤ m, n ≤ 65534 or for ℓ > 24.
+    /// @notice μ_i and μ_j of an m×n layer (§3): m' = 2^μ_i ≤ D/2, cpc = D/m' columns per chunk,
+    ///         n' = 2^μ_j = max(2^⌈log₂(cpc·K_W)⌉, 16). ok is false outside 1 ≤ m, n ≤ 65534, for
+    ///         m' > D/2 (a chunk must hold a data column and its blinding column) or for ℓ > 24.
     function vars(uint256 m, uint256 n) internal pure returns (bool ok, uint256 muI, uint256 muJ) {
         if (m == 0 || n == 0 || m > MAX_DIM || n > MAX_DIM) return (false, 0, 0);
         muI = ceilLog2(m);
-        muJ = ceilLog2(n + 2);
+        if (muI >= LOG_D) return (false, 0, 0);
+        muJ = LOG_D - muI + ceilLog2(weightChunks(n, muI)); // log₂ of 2^⌈log₂(cpc·K_W)⌉
         if (muJ < 4) muJ = 4; // n' ≥ 16
-        if (muI + muJ < LOG_D) muJ = LOG_D - muI; // n' ≥ D/m'
         ok = muI + muJ <= MAX_VARS;
+    }
+
+    /// @notice K_W = ⌈(n+1)/g⌉ with g = D/m' − 1 data columns per weight chunk (μ_i < d).
+    function weightChunks(uint256 n, uint256 muI) internal pure returns (uint256) {
+        uint256 g = (uint256(1) << (LOG_D - muI)) - 1;
+        return (n + g) / g;
     }
 
     /// @notice The smallest e with 2^e ≥ x.
@@ -183,7 +191,7 @@ library SumKzgLayout {
         pure
         returns (uint256 proofLength)
     {
-        uint256 kW = chunks((n + 2) << _get(c, CTX_MU_I));
+        uint256 kW = weightChunks(n, _get(c, CTX_MU_I));
         uint256 kL = chunks(limbCells);
         uint256 pR1 = proofOffset + 128 * kW;
         uint256 pR2 = pR1 + 128 * (kL + 1);
@@ -213,17 +221,15 @@ library SumKzgLayout {
             mstore(add(c, CTX_TS), 256)
             mstore(add(c, CTX_NPOLY), 5)
         }
-        uint256 mp = uint256(1) << muI;
-        uint256 kW = chunks(mp * (n + 2));
-        uint256 kB = chunks(4 * mp);
-        uint256 kHW = chunks(mp * n);
+        uint256 kW = weightChunks(n, muI); // = K_HW
+        uint256 kB = chunks(4 * (uint256(1) << muI));
         uint256 pR1 = proofOffset + 128 * kW;
         uint256 pR2 = pR1 + 128 * (kB + 1);
-        _sections(c, proofOffset, pR1, kB + 1, pR2, kHW + kB);
+        _sections(c, proofOffset, pR1, kB + 1, pR2, kW + kB);
         _poly(c, 0, proofOffset, kW); // W′
         _poly(c, 1, pR1, kB); // BL
-        _poly(c, 2, pR2, kHW); // HW
-        _poly(c, 3, pR2 + 128 * kHW, kB); // HB
+        _poly(c, 2, pR2, kW); // HW
+        _poly(c, 3, pR2 + 128 * kW, kB); // HB
         _poly(c, 4, pR1 + 128 * kB, 1); // Mu
         proofLength = _get(c, CTX_P_END) - proofOffset;
     }

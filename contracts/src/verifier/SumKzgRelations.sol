@@ -25,7 +25,8 @@ import {
     CTX_TAU2,
     CTX_TS,
     CTX_U,
-    KIND_INFERENCE
+    KIND_INFERENCE,
+    SumKzgLayout
 } from "./SumKzgLayout.sol";
 
 /// @title The final sumcheck check of SumKZG-ML v1 (docs/proof-system.md §4, §5, §7 step 5)
@@ -199,23 +200,125 @@ library SumKzgRelations {
     }
 
     /// @dev Columns: variables μ_i+1..ℓ, split in a low part of a ≥ 4 variables (so the first 16
-    ///      columns are in the low table) and a high part.
+    ///      columns are in the low table) and a high part. x′(pos(j)) = x_j, x′(pos(n)) = 1, 0
+    ///      elsewhere, pos(j) = j + ⌊j/g⌋ with g = 2^b − 1, b = d − μ_i (§4, §5), so x̃′ =
+    ///      Σ_{j<n} (x_j + 128)·eq(u_j, pos(j)) − 128·selW̃ + δñ.
     function _columnsPublic(uint256 c, uint256 xOffset) private pure {
         uint256 muJ = _load(c, CTX_MU_J);
-        uint256 n = _load(c, CTX_N);
-        uint256 tLo = c + CTX_SIZE;
         uint256 a = (muJ + 1) / 2;
         if (a < 4) a = 4;
-        uint256 tHi = tLo + (uint256(32) << a);
+        uint256 tLo = c + CTX_SIZE;
+        // The high table after 2^a + 8 words (room for a padded low table).
+        uint256 tHi = tLo + (uint256(32) << a) + 0x100;
         uint256 w = c + CTX_U + 32 * _load(c, CTX_MU_I);
-        FieldMath.eqTable(tLo, w, a);
         FieldMath.eqTable(tHi, w + 32 * a, muJ - a);
-        // x′ = (x, 1, 0, ...): Σ_{j<n} x_j·eq(u_j, j) + eq(u_j, n).
-        uint256 dot = _dotBytes(xOffset, n, tLo, a, 0);
-        dot = addmod(dot, R - mulmod(128, FieldMath.eqPrefixSum(w, muJ, n), R), R);
-        uint256 en = mulmod(_load(tLo, 32 * (n & ((uint256(1) << a) - 1))), _load(tHi, 32 * (n >> a)), R);
-        _store(c, PV_X, addmod(dot, en, R));
+        uint256 dot = _xDot(c, xOffset, tLo, tHi, a);
+        uint256 n = _load(c, CTX_N);
+        (uint256 selW, uint256 dn) = _weightColumns(w, SumKzgLayout.LOG_D - _load(c, CTX_MU_I), muJ, n);
+        dot = addmod(dot, R - mulmod(128, selW, R), R);
+        _store(c, PV_X, addmod(dot, dn, R));
         _columns(c, tLo, _load(tHi, 0));
+    }
+
+    /// @dev Σ_{j<n} (x_j + 128)·eq(u_j, pos(j)) over x's bytes in blocks that share one high table
+    ///      entry (the columns f with the same f div 2^a), skipping the blinding columns
+    ///      (f mod 2^b = g); leaves the low table eq(u_j, f), f < 16, at `tLo` for `_columns`.
+    ///      When a ≥ b each low block holds 2^(a−b) whole chunk column groups: the low table is
+    ///      built without its blinding columns (`_compactEqTable`, B = 2^(a−b)·g words, block h
+    ///      holds x_{hB..hB+B}) and padded with 8 zeros, so that every full block runs 8 bytes at a
+    ///      time; its first g ≥ 15 words (b ≥ 4) are the plain table's. Otherwise (a < b) the last
+    ///      low block of each chunk holds 2^a − 1 data columns.
+    function _xDot(uint256 c, uint256 xOffset, uint256 tLo, uint256 tHi, uint256 a) private pure returns (uint256) {
+        uint256 b = SumKzgLayout.LOG_D - _load(c, CTX_MU_I);
+        uint256 w = c + CTX_U + 32 * _load(c, CTX_MU_I);
+        uint256 n = _load(c, CTX_N);
+        if (a < b) {
+            // Per chunk: g = 2^b − 1 bytes in blocks of 2^a, the last one 2^a − 1 long.
+            FieldMath.eqTable(tLo, w, a);
+            uint256 g = (uint256(1) << b) - 1;
+            uint256 dot;
+            for (uint256 done; done < n; done += g) {
+                uint256 len = n - done < g ? n - done : g;
+                dot = addmod(dot, _dotBytes(xOffset + done, len, tLo, tHi, uint256(1) << a, uint256(1) << a, 0), R);
+                tHi += uint256(32) << (b - a);
+            }
+            return dot;
+        }
+        uint256 blockLen = ((uint256(1) << b) - 1) << (a - b);
+        // For b < 4 the limb columns of `_columns` may include blinding columns: the compacted
+        // table goes after the high table and the plain one to tLo.
+        uint256 tX = b >= 4 ? tLo : tHi + (uint256(32) << (_load(c, CTX_MU_J) - a));
+        _compactEqTable(tX, w, a, b);
+        if (b < 4) FieldMath.eqTable(tLo, w, a);
+        return _dotBytes(xOffset, n, tX, tHi, blockLen, (blockLen + 7) & ~uint256(7), 0);
+    }
+
+    /// @dev dst[q·g + t] = eq(w, q·2^b + t) for t < g = 2^b − 1, q < 2^(a−b) (the eq table of a ≥ b
+    ///      variables without the entries f mod 2^b = g), then 8 zero words: the table of b
+    ///      variables less its last entry, doubled over the variables b..a−1 (FieldMath.eqTable's
+    ///      rule, with steps of g·2^(v−b) words).
+    function _compactEqTable(uint256 dst, uint256 w, uint256 a, uint256 b) private pure {
+        FieldMath.eqTable(dst, w, b);
+        assembly ("memory-safe") {
+            let len := shl(5, sub(shl(b, 1), 1)) // g words
+            for { let v := b } lt(v, a) { v := add(v, 1) } {
+                let wv := mload(add(w, shl(5, v)))
+                let end := add(dst, len)
+                for { let p := dst } lt(p, end) { p := add(p, 0x20) } {
+                    let t := mload(p)
+                    let hi := mulmod(t, wv, R)
+                    mstore(add(p, len), hi)
+                    mstore(p, addmod(t, sub(R, hi), R))
+                }
+                len := shl(1, len)
+            }
+            let z := add(dst, len)
+            for { let e := add(z, 0x100) } lt(z, e) { z := add(z, 0x20) } { mstore(z, 0) }
+        }
+    }
+
+    /// @dev selW̃(u_j) = Σ_{j<n} eq(u_j, pos(j)) and δñ(u_j) = eq(u_j, pos(n)) in O(μ_j) (§4). With
+    ///      F = ⌊n/g⌋ and r = n mod g, pos(n) = 2^b·F + r: the data columns are the first g columns
+    ///      of each chunk column group κ < F and the first r of group F, so with e_hi, S_hi the eq
+    ///      and prefix sums over the chunk variables u_{b..} and e_lo, S_lo those over the low
+    ///      variables u_{..b} (Σ over a whole group is 1 − eq(u_{..b}, g) = 1 − Π_{v<b} u_v):
+    ///      selW̃ = S_hi(F)·(1 − Π_{v<b} u_v) + e_hi(F)·S_lo(r), δñ = e_hi(F)·e_lo(r).
+    function _weightColumns(uint256 w, uint256 b, uint256 muJ, uint256 n)
+        private
+        pure
+        returns (uint256 selW, uint256 dn)
+    {
+        assembly ("memory-safe") {
+            // Σ_{f<k} eq(p, f), eq(p, k) and Π_v p_v over mu variables at p: walking the bits of k
+            // from the top, every 1 bit adds the prefix times (1 − p_v).
+            function walk(p, mu, k) -> sum, prefix, ones {
+                prefix := 1
+                ones := 1
+                for { let v := mu } gt(v, 0) {} {
+                    v := sub(v, 1)
+                    let x := mload(add(p, shl(5, v)))
+                    ones := mulmod(ones, x, R)
+                    let omx := addmod(1, sub(R, x), R)
+                    switch and(shr(v, k), 1)
+                    case 1 {
+                        sum := addmod(sum, mulmod(prefix, omx, R), R)
+                        prefix := mulmod(prefix, x, R)
+                    }
+                    default { prefix := mulmod(prefix, omx, R) }
+                }
+            }
+            {
+                let g := sub(shl(b, 1), 1)
+                let full := div(n, g)
+                n := sub(n, mul(full, g)) // r
+                let sHi, eHi, unused := walk(add(w, shl(5, b)), sub(muJ, b), full)
+                selW := sHi
+                dn := eHi
+            }
+            let sLo, eLo, ones := walk(w, b, n)
+            selW := addmod(mulmod(selW, addmod(1, sub(R, ones), R), R), mulmod(dn, sLo, R), R)
+            dn := mulmod(dn, eLo, R)
+        }
     }
 
     /// @dev Rows: variables 1..μ_i, split in halves. y′ and σ enter F only as δ0·ỹ′ + cu·Limb·σ̃ (see
@@ -239,7 +342,7 @@ library SumKzgRelations {
         }
         _rowTable(table, _load(c, CTX_PV + PV_D0), w2, relu);
         uint256 m = _load(c, CTX_M);
-        uint256 ys = _dotBytes(yOffset, m, tLo, a, table);
+        uint256 ys = _dotBytes(yOffset, m, tLo, tHi, uint256(1) << a, uint256(1) << a, table);
         if (relu) {
             // Σ_{i<m} eq(u_i, i); the closed form needs m < 2^μ_i, and the sum over all rows is 1.
             uint256 count = m == uint256(1) << muI ? 1 : FieldMath.eqPrefixSum(c + CTX_U, muI, m);
@@ -273,14 +376,14 @@ library SumKzgRelations {
         _store(c, PV_TOP, mulmod(_load(tLo, 32 * (kRho - 1)), h0, R));
     }
 
-    /// @dev selW, δn (closed forms), selB and cb (first 4 columns) at u_j.
+    /// @dev selW, δn (closed forms, `_weightColumns`), selB and cb (first 4 columns) at u_j.
     function _registrationPublic(uint256 c) private pure {
         uint256 muI = _load(c, CTX_MU_I);
         uint256 muJ = _load(c, CTX_MU_J);
-        uint256 n = _load(c, CTX_N);
         uint256 w = c + CTX_U + 32 * muI;
-        _store(c, PV_SELW, FieldMath.eqPrefixSum(w, muJ, n));
-        _store(c, PV_DN, FieldMath.eqIndex(w, muJ, n));
+        (uint256 selW, uint256 dn) = _weightColumns(w, SumKzgLayout.LOG_D - muI, muJ, _load(c, CTX_N));
+        _store(c, PV_SELW, selW);
+        _store(c, PV_DN, dn);
         uint256 t = c + CTX_SIZE;
         FieldMath.eqTable(t, w, 2);
         uint256 z = FieldMath.eqZero(w + 64, muJ - 2);
@@ -295,18 +398,24 @@ library SumKzgRelations {
         _store(c, PV_CB, mulmod(cb, z, R));
     }
 
-    /// @dev Σ_i coef(v_i)·eq(w, i) over a byte vector v of `len` bytes at calldata `offset`, with
-    ///      eq(w, i) = lo[i mod 2^a]·hi[i div 2^a] (the low table at `tLo`, 2^a words, the high table
-    ///      right after it). coef(b) is b ^ 0x80 (= int8(b) + 128) when `table` is 0, else the word
-    ///      at `table + 32·b`.
-    function _dotBytes(uint256 offset, uint256 len, uint256 tLo, uint256 a, uint256 table)
-        private
-        pure
-        returns (uint256 acc)
-    {
+    /// @dev Σ_i coef(v_i)·lo[i mod L]·hi[i div L] over a byte vector v of `len` bytes at calldata
+    ///      `offset`: blocks of L = `blockLen` bytes, byte k of a block with the low table word lo[k]
+    ///      (at `lo`), block h with hi[h] (at `hi`). A full block runs over `blockWords` table words:
+    ///      L, or L rounded up to a multiple of 8 when the words after lo[L − 1] are 0 (then it runs
+    ///      8 bytes at a time to its end; the extra bytes meet zeros). coef(b) is b ^ 0x80
+    ///      (= int8(b) + 128) when `table` is 0, else the word at `table + 32·b`.
+    function _dotBytes(
+        uint256 offset,
+        uint256 len,
+        uint256 lo,
+        uint256 hi,
+        uint256 blockLen,
+        uint256 blockWords,
+        uint256 table
+    ) private pure returns (uint256 acc) {
         assembly ("memory-safe") {
-            // One block of (qe − q)/32 entries, 8 bytes of calldata at a time.
-            function plainBlock(p, q, qe) -> s, pNext {
+            // Σ over the table words q..qe of coef(byte)·word, 8 bytes of calldata at a time.
+            function plainBlock(p, q, qe) -> s {
                 let r := R
                 for {} lt(add(q, 0xe0), qe) { q := add(q, 0x100) } {
                     let w := xor(calldataload(p), 0x8080808080808080808080808080808080808080808080808080808080808080)
@@ -324,9 +433,8 @@ library SumKzgRelations {
                     s := addmod(s, mulmod(xor(shr(248, calldataload(p)), 0x80), mload(q), r), r)
                     p := add(p, 1)
                 }
-                pNext := p
             }
-            function tableBlock(p, q, qe, tbl) -> s, pNext {
+            function tableBlock(p, q, qe, tbl) -> s {
                 let r := R
                 for {} lt(add(q, 0xe0), qe) { q := add(q, 0x100) } {
                     let w := calldataload(p)
@@ -344,19 +452,24 @@ library SumKzgRelations {
                     s := addmod(s, mulmod(mload(add(tbl, shl(5, shr(248, calldataload(p))))), mload(q), r), r)
                     p := add(p, 1)
                 }
-                pNext := p
             }
-            let hiPtr := add(tLo, shl(5, shl(a, 1)))
+            function blockSum(p, q, qe, tbl) -> s {
+                switch tbl
+                case 0 { s := plainBlock(p, q, qe) }
+                default { s := tableBlock(p, q, qe, tbl) }
+            }
             len := add(offset, len) // the end
-            for {} lt(offset, len) { hiPtr := add(hiPtr, 0x20) } {
-                let qe := sub(len, offset)
-                if gt(qe, shl(a, 1)) { qe := shl(a, 1) }
-                qe := add(tLo, shl(5, qe))
-                let s := 0
-                switch table
-                case 0 { s, offset := plainBlock(offset, tLo, qe) }
-                default { s, offset := tableBlock(offset, tLo, qe, table) }
-                acc := addmod(acc, mulmod(s, mload(hiPtr), R), R)
+            let qe := add(lo, shl(5, blockWords))
+            // The full blocks.
+            for {} iszero(lt(sub(len, offset), blockLen)) {} {
+                acc := addmod(acc, mulmod(blockSum(offset, lo, qe, table), mload(hi), R), R)
+                offset := add(offset, blockLen)
+                hi := add(hi, 0x20)
+            }
+            // The last, shorter one.
+            if lt(offset, len) {
+                qe := add(lo, shl(5, sub(len, offset)))
+                acc := addmod(acc, mulmod(blockSum(offset, lo, qe, table), mload(hi), R), R)
             }
         }
     }

@@ -28,7 +28,8 @@ contract SumKzgVerifier is IProofVerifier {
     /// @notice `registrant` proved that `weightCommitment` commits to well-formed m×n weights and bias.
     event CommitmentRegistered(bytes32 indexed weightCommitment, uint32 m, uint32 n, address indexed registrant);
 
-    /// @notice m or n is outside 1..65534, or the layer needs more than 24 variables.
+    /// @notice m or n is outside 1..65534, m > 2048 (a weight chunk needs room for its blinding
+    ///         column), or the layer needs more than 24 variables.
     error UnsupportedShape(uint256 m, uint256 n);
     /// @notice The proof does not have the length its shape fixes.
     error WrongProofLength(uint256 expected, uint256 actual);

@@ -188,12 +188,19 @@ contract SumKzgLibTest is Test {
         assertEq(muJ, 9);
         assertEq(inf, 128 * 4 + 128 * 12 + 32 * 4 + 128 * 11 + 32 * 36 + 128 * 3);
         assertEq(reg, 128 * 5 + 128 * 12 + 32 * 5 + 128 * 11 + 32 * 36 + 128 * 3);
-        // 256×256: n' = 512, ℓ = 17, K_W = ⌈256·258/4096⌉ = 17, K_L = 1, K_B = 1, K_HW = 16.
+        // 256×256: cpc = 16 columns per chunk, g = 15 data columns, K_W = K_HW = ⌈257/15⌉ = 18,
+        // n' = 2^⌈log₂ 288⌉ = 512, ℓ = 17, K_L = 1, K_B = 1.
         (ok, muI, muJ, inf, reg) = h.layout(256, 256, 16);
         assertTrue(ok);
         assertEq(muI + muJ, 17);
-        assertEq(inf, 128 * (17 + 3) + 128 * 17 + 32 * 4 + 128 * 11 + 32 * 36 + 128 * 3);
-        assertEq(reg, 128 * (17 + 1 + 1 + 16 + 1) + 128 * 17 + 32 * 5 + 128 * 11 + 32 * 36 + 128 * 3);
+        assertEq(inf, 128 * (18 + 3) + 128 * 17 + 32 * 4 + 128 * 11 + 32 * 36 + 128 * 3);
+        assertEq(reg, 128 * (18 + 1 + 1 + 18 + 1) + 128 * 17 + 32 * 5 + 128 * 11 + 32 * 36 + 128 * 3);
+        // 2048×5: cpc = 2, g = 1 (every other column a blinding column), K_W = 6, n' = 16.
+        (ok, muI, muJ, inf,) = h.layout(2048, 5, 16);
+        assertTrue(ok);
+        assertEq(muI, 11);
+        assertEq(muJ, 4);
+        assertEq(inf, 128 * (6 + 2 * 5 + 1) + 128 * 15 + 32 * 4 + 128 * 11 + 32 * 36 + 128 * 3);
         // m = 1: μ_i = 0, n' = D.
         (ok, muI, muJ,,) = h.layout(1, 1, 1);
         assertTrue(ok);
@@ -206,7 +213,14 @@ contract SumKzgLibTest is Test {
         assertFalse(ok);
         (ok,,,,) = h.layout(4096, 4096, 1);
         assertFalse(ok);
-        (ok,,,,) = h.layout(4096, 4094, 1); // 2^12 · 2^12 = 2^24
+        // m' > D/2: a chunk would hold one column, no room for its blinding column.
+        (ok,,,,) = h.layout(2049, 1, 1);
+        assertFalse(ok);
+        (ok,,,,) = h.layout(4096, 1, 1);
+        assertFalse(ok);
+        (ok,,,,) = h.layout(2048, 4095, 1); // 2^11 · 2^⌈log₂(2·4096)⌉ = 2^24
         assertTrue(ok);
+        (ok,,,,) = h.layout(2048, 4096, 1); // 2^11 · 2^14
+        assertFalse(ok);
     }
 }

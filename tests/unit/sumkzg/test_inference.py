@@ -27,7 +27,7 @@ from sumkzg.inference import (
     prove_inference_with_witness,
     verify_inference,
 )
-from sumkzg.layout import LimbLayout
+from sumkzg.layout import LayoutError, LimbLayout
 from sumkzg.proof import InferenceProof, weight_commitment_hash
 from sumkzg.registration import WeightCommitment, commit_weights
 from sumkzg.setup import Setup, load_setup, toy_setup_for_tests
@@ -109,7 +109,7 @@ def prove_and_verify(
 # --------------------------------------------------------------------------------------------------
 # Completeness
 
-SHAPES = [(1, 1), (3, 3), (1, 64), (64, 1), (64, 64), (10, 32), (32, 64)]
+SHAPES = [(1, 1), (3, 3), (1, 64), (64, 1), (64, 64), (10, 32), (32, 64), (64, 200)]
 SHIFTS = [1, 8, 9, 16, 31, 62]
 MULTIPLIERS: list[int | None] = [0, 1, M_MAX, None]  # None: auto_multiplier
 ACTIVATIONS = [Activation.RELU, Activation.NONE]
@@ -153,10 +153,20 @@ def test_completeness_256(setup: Setup) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("m", "n"), [(255, 255), (256, 256), (257, 257), (4096, 3), (1, 4000)])
+@pytest.mark.parametrize(
+    ("m", "n"), [(255, 255), (256, 256), (257, 257), (2048, 3), (1, 4000), (1000, 100)]
+)
 def test_completeness_large(setup: Setup, m: int, n: int) -> None:
     for k, activation in ((9, Activation.RELU), (31, Activation.NONE)):
         prove_and_verify(setup, m, n, k, None, activation, seed=m + n + k)
+
+
+def test_more_than_2048_rows_refused() -> None:
+    # m' > D/2 leaves no room for a blinding column in a weight chunk (docs/proof-system.md §3).
+    with pytest.raises(LayoutError, match="D/2"):
+        LimbLayout.of(4096, 3, 16)
+    with pytest.raises(LayoutError, match="D/2"):
+        layer(2049, 3)
 
 
 def targeted_layer(

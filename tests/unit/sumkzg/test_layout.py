@@ -42,14 +42,17 @@ from sumkzg.setup import D
         (3, 3, 4, 1024, 1, 1, 1),
         (1, 64, 1, 4096, 1, 1, 1),
         (64, 1, 64, 64, 1, 1, 1),
-        (64, 64, 64, 128, 2, 1, 1),
+        (64, 64, 64, 128, 2, 1, 2),
         (10, 32, 16, 256, 1, 1, 1),
-        (256, 256, 256, 512, 17, 1, 16),
-        (255, 255, 256, 512, 17, 1, 16),
-        (257, 257, 512, 512, 33, 1, 33),
-        (4096, 1, 4096, 16, 3, 4, 1),
-        (65534, 1, 65536, 16, 48, 64, 16),
-        (1, 65534, 1, 65536, 16, 1, 16),
+        (256, 256, 256, 512, 18, 1, 18),
+        (255, 255, 256, 512, 18, 1, 18),
+        (257, 257, 512, 512, 37, 1, 37),
+        (100, 300, 128, 512, 10, 1, 10),
+        (1000, 3, 1024, 16, 2, 1, 2),
+        (2048, 1, 2048, 16, 2, 2, 2),
+        (2048, 4095, 2048, 8192, 4096, 2, 4096),
+        (1, 4000, 1, 4096, 1, 1, 1),
+        (1, 65534, 1, 131072, 17, 1, 17),
     ],
 )
 def test_layout_sizes(
@@ -61,14 +64,33 @@ def test_layout_sizes(
     assert layout.m_pad == 1 << layout.mu_i and layout.n_pad == 1 << layout.mu_j
     assert layout.ell == layout.mu_i + layout.mu_j >= 12
     assert layout.domain_size >= D
-    # The spec's formulas, literally.
-    assert layout.n_pad == max(1 << (n + 1).bit_length(), 16, D // m_pad)
-    assert layout.k_w * D >= m_pad * (n + 2) > (layout.k_w - 1) * D
+    # The spec's formulas, literally: cpc = D/m' >= 2 columns per chunk, g = cpc − 1 data
+    # columns, K_W = ⌈(n+1)/g⌉, n' = max(2^⌈log₂(cpc·K_W)⌉, 16).
+    cpc = D // m_pad
+    assert (layout.cpc, layout.g) == (cpc, cpc - 1) and cpc >= 2
+    assert layout.k_w * layout.g >= n + 1 > (layout.k_w - 1) * layout.g
+    assert layout.n_pad == max(1 << (cpc * layout.k_w - 1).bit_length(), 16)
+    # The old lower bounds still hold: room for n+2 columns, m'·n' >= D.
+    assert layout.n_pad >= n + 2 and layout.domain_size >= D
+    assert layout.weight_columns == cpc * layout.k_w <= layout.n_pad
+    assert layout.blinding_size == layout.k_w * m_pad
 
 
 @pytest.mark.parametrize(
     ("m", "n"),
-    [(0, 1), (1, 0), (65535, 1), (1, 65535), (-1, 4), (8192, 8192), (4096, 8191)],
+    [
+        (0, 1),
+        (1, 0),
+        (65535, 1),
+        (1, 65535),
+        (-1, 4),
+        (8192, 8192),
+        (4096, 8191),
+        (2049, 1),
+        (4096, 1),
+        (65534, 1),
+        (256, 65534),
+    ],
 )
 def test_layout_refuses_out_of_range_shapes(m: int, n: int) -> None:
     with pytest.raises(LayoutError):
@@ -76,11 +98,15 @@ def test_layout_refuses_out_of_range_shapes(m: int, n: int) -> None:
 
 
 def test_layout_largest_accepted() -> None:
-    # ℓ = 24 exactly: 4096 × 4094 (n + 2 = 4096).
-    layout = Layout.of(4096, 4094)
+    # ℓ = 24 exactly: 2048 × 4095 (cpc = 2, K_W = 4096 chunks of one data column each).
+    layout = Layout.of(2048, 4095)
     assert layout.ell == 24
     with pytest.raises(LayoutError, match="ℓ = 25"):
-        Layout.of(4096, 4095)
+        Layout.of(2048, 4096)
+    # m' > D/2: a chunk would hold a single column, with no room for its blinding column.
+    assert Layout.of(2048, 1).cpc == 2
+    with pytest.raises(LayoutError, match="D/2"):
+        Layout.of(2049, 1)
 
 
 def test_layout_refuses_non_ints() -> None:
@@ -193,9 +219,28 @@ def naive_flat_mle(layout: Layout, flat: list[int], point: list[int]) -> int:
     return mle_eval([v % R for v in flat] + [0] * (layout.domain_size - len(flat)), point)
 
 
+def at_weight_columns(layout: Layout, values: list[int]) -> list[int]:
+    """``values[c]`` at layout column ``c + ⌊c/g⌋`` (docs/proof-system.md §4), zeros between."""
+    g = D // layout.m_pad - 1
+    out = [0] * (len(values) + len(values) // g + 1)
+    for c, v in enumerate(values):
+        out[c + c // g] = v
+    return out
+
+
 @pytest.mark.parametrize(
     ("m", "n", "k", "activation"),
-    [(1, 1, 1, 1), (3, 3, 9, 0), (5, 2, 16, 1), (7, 13, 62, 0), (64, 1, 31, 1)],
+    [
+        (1, 1, 1, 1),
+        (3, 3, 9, 0),
+        (5, 2, 16, 1),
+        (7, 13, 62, 0),
+        (64, 1, 31, 1),
+        (64, 200, 16, 1),
+        (300, 40, 20, 0),
+        (2048, 3, 12, 1),
+        (1000, 9, 8, 0),
+    ],
 )
 def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: int) -> None:
     rng = random.Random(m * 1000 + n * 10 + k)
@@ -213,7 +258,7 @@ def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: 
 
     u_i, u_j = shape.split_point(point)
     limbs = limb.limbs
-    assert pub.x == naive_column_mle(shape, [*x, 1], point)
+    assert pub.x == naive_column_mle(shape, at_weight_columns(shape, [*x, 1]), point)
     assert pub.delta0 == naive_column_mle(shape, [1], point)
     assert pub.c_rho == naive_column_mle(shape, [2 ** (8 * j) for j in range(limb.k_rho)], point)
     c_u = [0] * limb.k_rho + [2 ** (8 * t) for t in range(limb.k_u)]
@@ -238,7 +283,9 @@ def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: 
     assert sel_column(limb) == [1] * limbs and top_column(limb) == top[: limb.k_rho]
 
 
-@pytest.mark.parametrize(("m", "n"), [(1, 1), (3, 3), (6, 17), (64, 1), (2, 64)])
+@pytest.mark.parametrize(
+    ("m", "n"), [(1, 1), (3, 3), (6, 17), (64, 1), (2, 64), (64, 200), (300, 40), (2048, 3)]
+)
 def test_registration_public_evals_match_naive(m: int, n: int) -> None:
     rng = random.Random(m * 100 + n)
     shape = Layout.of(m, n)
@@ -247,9 +294,9 @@ def test_registration_public_evals_match_naive(m: int, n: int) -> None:
     tau2 = [rng.randrange(R) for _ in range(shape.ell)]
     point = [rng.randrange(R) for _ in range(shape.ell)]
     pub = registration_public_evals(shape, alpha, tau, tau2, point)
-    assert pub.sel_w == naive_column_mle(shape, [1] * n, point)
+    assert pub.sel_w == naive_column_mle(shape, at_weight_columns(shape, [1] * n + [0]), point)
     assert pub.sel_b == naive_column_mle(shape, [1] * 4, point)
-    assert pub.delta_n == naive_column_mle(shape, [0] * n + [1], point)
+    assert pub.delta_n == naive_column_mle(shape, at_weight_columns(shape, [0] * n + [1]), point)
     assert pub.c_b == naive_column_mle(shape, [1, 256, 65536, 2**24], point)
     assert c_b_column() == [1, 256, 65536, 2**24]
     assert pub.t_alpha == naive_flat_mle(shape, [inv(alpha - f) for f in range(256)], point)

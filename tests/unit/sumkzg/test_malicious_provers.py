@@ -67,6 +67,7 @@ from sumkzg.registration import (
     WeightCommitment,
     commit_weight_chunks,
     commit_weights,
+    draw_blinding,
     prove_registration_with_witness,
     verify_registration,
     weight_flat,
@@ -469,7 +470,7 @@ def forged_registration(
     m, n = weights.shape
     layout = Layout.of(m, n)
     rng = random.Random(3)
-    blinding = [rng.randrange(R) for _ in range(layout.m_pad)]
+    blinding = draw_blinding(layout, rng=rng)
     chunks = commit_weight_chunks(setup, layout, weight_flat(layout, weights, biases), blinding)
     commitment = WeightCommitment(
         m=m,

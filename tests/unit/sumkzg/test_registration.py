@@ -19,7 +19,7 @@ from sumkzg.curve import G1_ENCODED_LEN, commit, decode_g1, encode_g1
 from sumkzg.errors import EncodingError, ProofRejected, SetupError, WitnessError
 from sumkzg.field import R, scalar_to_bytes
 from sumkzg.hyperkzg import OpeningProof
-from sumkzg.layout import Layout
+from sumkzg.layout import Layout, LayoutError
 from sumkzg.proof import RegistrationProof, weight_commitment_hash
 from sumkzg.registration import (
     RegistrationWitness,
@@ -27,6 +27,7 @@ from sumkzg.registration import (
     build_registration_witness,
     commit_weight_chunks,
     commit_weights,
+    draw_blinding,
     prove_registration,
     prove_registration_with_witness,
     verify_registration,
@@ -83,18 +84,28 @@ def statement_for(commitment: WeightCommitment, **changes: object) -> Registrati
 def naive_w_prime(
     layout: Layout, weights: np.ndarray, biases: np.ndarray, blinding: list[int]
 ) -> list[int]:
-    """W′ over the whole domain by the spec's words (§4)."""
+    """
+    W′ over the whole domain by the spec's words (§4): data column c (W's columns, then the bias)
+    at layout column c + ⌊c/g⌋, chunk κ's blinding column at cpc·κ + g.
+    """
+    cpc = D // layout.m_pad
+    g = cpc - 1
+
+    def pos(c: int) -> int:
+        return c + c // g
+
     table = [0] * layout.domain_size
     for i in range(layout.m):
         for j in range(layout.n):
-            table[layout.flat(i, j)] = int(weights[i, j]) % R
-        table[layout.flat(i, layout.n)] = int(biases[i]) % R
-    for i in range(layout.m_pad):
-        table[layout.flat(i, layout.n + 1)] = blinding[i]
+            table[layout.flat(i, pos(j))] = int(weights[i, j]) % R
+        table[layout.flat(i, pos(layout.n))] = int(biases[i]) % R
+    for chunk in range(-(-(layout.n + 1) // g)):
+        for i in range(layout.m_pad):
+            table[layout.flat(i, cpc * chunk + g)] = blinding[chunk * layout.m_pad + i]
     return table
 
 
-@pytest.mark.parametrize(("m", "n"), [(1, 1), (3, 5), (64, 64), (100, 40)])
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (3, 5), (64, 64), (100, 40), (64, 200), (1000, 5)])
 def test_commitment_chunks_are_the_spec_layout(setup: Setup, m: int, n: int) -> None:
     weights, biases, commitment = committed(m, n)
     layout = Layout.of(m, n)
@@ -104,7 +115,7 @@ def test_commitment_chunks_are_the_spec_layout(setup: Setup, m: int, n: int) -> 
         expected = commit(setup, table[c * D : (c + 1) * D])
         assert encode_g1(expected) == commitment.chunks[c]
     assert commitment.h_w == weight_commitment_hash(commitment.chunk_points())
-    assert len(commitment.blinding) == layout.m_pad
+    assert len(commitment.blinding) == layout.k_w * layout.m_pad
 
 
 def test_commitment_is_deterministic_only_with_a_test_rng(setup: Setup) -> None:
@@ -156,7 +167,7 @@ def test_commit_refuses_bad_inputs(setup: Setup) -> None:
 # Completeness
 
 FAST_SHAPES = [(1, 1), (3, 3), (1, 64), (64, 1), (64, 64), (10, 32), (32, 64), (5, 300), (256, 256)]
-SLOW_SHAPES = [(255, 255), (257, 257), (4096, 2), (2, 4000), (1000, 3)]
+SLOW_SHAPES = [(255, 255), (257, 257), (2048, 2), (2, 4000), (1000, 3), (100, 300)]
 
 
 def prove_and_verify(setup: Setup, m: int, n: int, seed: int = 0) -> bytes:
@@ -177,6 +188,14 @@ def test_completeness(setup: Setup, m: int, n: int) -> None:
 @pytest.mark.parametrize(("m", "n"), SLOW_SHAPES)
 def test_completeness_large(setup: Setup, m: int, n: int) -> None:
     prove_and_verify(setup, m, n)
+
+
+@pytest.mark.parametrize(("m", "n"), [(2049, 2), (4096, 2)])
+def test_more_than_2048_rows_refused(setup: Setup, m: int, n: int) -> None:
+    # m' > D/2: no room for a blinding column in a chunk (docs/proof-system.md §3).
+    weights, biases = random_layer(m, n, 0)
+    with pytest.raises(LayoutError, match="D/2"):
+        commit_weights(setup, weights, biases)
 
 
 @pytest.mark.parametrize(
@@ -359,7 +378,7 @@ def test_out_of_range_commitment_rejected(setup: Setup, where: str, value: int) 
         b[2] = value
     layout = Layout.of(3, 4)
     rng = random.Random(3)
-    blinding = [rng.randrange(R) for _ in range(layout.m_pad)]
+    blinding = draw_blinding(layout, rng=rng)
     chunks = commit_weight_chunks(setup, layout, weight_flat(layout, w, b), blinding)
     commitment = WeightCommitment(
         m=3,

@@ -227,3 +227,68 @@ def test_verify_rounds_follows_the_transcript() -> None:
     assert claim == lagrange_eval_0123(second, u2)
     with pytest.raises(ProofRejected, match="round 2"):
         verify_rounds([first, [c1, 1, 9, 11]], 0, Transcript(b"y"))
+
+
+@pytest.mark.parametrize(("mu_i", "mu_j", "g"), [(2, 3, 1), (3, 4, 3), (1, 5, 7), (0, 4, 15)])
+def test_weight_grid_with_interleaved_blinding_columns(mu_i: int, mu_j: int, g: int) -> None:
+    # W′'s hiding layout (docs/proof-system.md §4): integer column c at c + ⌊c/g⌋, a full-field
+    # blinding column at every (g+1)-th column g, 2g+1, ... up to the last data column's chunk.
+    rng = random.Random(mu_i * 100 + mu_j * 10 + g)
+    m, n = 1 << mu_i, 1 << mu_j
+    cpc = g + 1
+    chunks = n // cpc - (1 if n >= 2 * cpc else 0)  # leave some zero columns at the top
+    data = chunks * g - (1 if g > 1 else 0)  # the last chunk partly filled
+    positions = [c + c // g for c in range(data)]
+    blind_cols = [cpc * k + g for k in range(chunks)]
+    int_rows = max(1, m - 1)
+    ints = np.array(
+        [[rng.randrange(-(2**31), 2**31) for _ in range(data)] for _ in range(int_rows)],
+        dtype=np.int64,
+    )
+    blind = {c: [rng.randrange(R) for _ in range(m)] for c in blind_cols}
+    dense = [[0] * n for _ in range(m)]
+    for i in range(int_rows):
+        for t, j in enumerate(positions):
+            dense[i][j] = int(ints[i, t]) % R
+    for c, col in blind.items():
+        for i in range(m):
+            dense[i][c] = col[i]
+    grid = WeightGrid(ints, blind, m, positions)
+    assert grid.columns == max(positions[-1], blind_cols[-1]) + 1
+    # The contraction over the rows and the rows at a column point, against the dense table.
+    weights = np.array([rng.randrange(R) for _ in range(m)], dtype=object)
+    contracted = grid.contract(weights)
+    for j in range(grid.columns):
+        assert contracted[j] == sum(int(weights[i]) * dense[i][j] for i in range(m)) % R
+    u_j = [rng.randrange(R) for _ in range(mu_j)]
+    rows = grid.rows_at(u_j).values
+    for i in range(m):
+        assert rows[i] == mle_eval(dense[i], u_j)
+    # And a whole sumcheck with it as the linear factor.
+    row = [rng.randrange(R) for _ in range(m)]
+    col = [rng.randrange(R) for _ in range(n)]
+    terms = [Term(3, ("a", "W", "c")), Term(5, ("W",))]
+    flat_w = [dense[f % m][f // m] for f in range(m * n)]
+    flat_a = [row[f % m] for f in range(m * n)]
+    flat_c = [col[f // m] for f in range(m * n)]
+    total = sum(3 * a * w * c + 5 * w for a, w, c in zip(flat_a, flat_w, flat_c, strict=True)) % R
+    tables: dict[str, Table] = {"W": grid, "a": Vec("i", row), "c": Vec("j", col)}
+    prover = SumcheckProver(mu_i, mu_j, tables, terms)
+    rounds = prove_rounds(prover, Transcript(b"w"))
+    claim, point = verify_rounds(rounds, total, Transcript(b"w"))
+    w_u = mle_eval(flat_w, point)
+    assert prover.final_value("W") == w_u
+    assert claim == (3 * mle_eval(flat_a, point) * w_u * mle_eval(flat_c, point) + 5 * w_u) % R
+
+
+def test_weight_grid_refuses_bad_positions() -> None:
+    ints = np.zeros((2, 3), dtype=np.int64)
+    with pytest.raises(SumcheckError, match="positions"):
+        WeightGrid(ints, {}, 2, [0, 2])
+    with pytest.raises(SumcheckError, match="positions"):
+        WeightGrid(ints, {}, 2, [0, 2, 2])
+    with pytest.raises(SumcheckError, match="extra"):
+        WeightGrid(ints, {2: [1, 2]}, 2, [0, 2, 4])
+    with pytest.raises(SumcheckError, match="extra"):
+        WeightGrid(ints, {1: [1, 2, 3]}, 2, [0, 2, 4])
+    assert WeightGrid(ints, {1: [1, 2], 3: [3]}, 2, [0, 2, 4]).columns == 5
