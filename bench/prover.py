@@ -1,5 +1,6 @@
 """
-Prover time of SumKZG-ML v1 (docs/proof-system.md) against EZKL on the same one-layer partitions.
+Prover time of SumKZG-ML v2 (docs/proof-system.md + docs/proof-system-zk.md, zero-knowledge) against
+EZKL on the same one-layer partitions.
 
 Run: ``python -m bench.prover`` (or ``./run.sh bench prover``). In one process, for each shape
 ``m×n`` (default 64×64, 256×256, 1024×1024) it builds one random int8 ``QLinear`` layer with relu

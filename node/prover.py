@@ -70,7 +70,7 @@ from sumkzg import (
     load_setup,
     prove_inference,
 )
-from sumkzg.curve import G1_ENCODED_LEN
+from sumkzg.proof import InferenceProof
 
 from .chainio import NodeChain
 from .cheats import CheatMode, CheatPlan
@@ -282,10 +282,10 @@ def prove_job(setup: Setup, job: ProofJob) -> bytes:
 def corrupt_proof(proof: bytes, statement: InferenceStatement) -> bytes:
     """
     ``proof`` with one bit flipped in the low byte of the first sumcheck scalar (cheat mode
-    ``invalid_proof``): still a well-encoded proof, so the verifier runs and rejects it.
+    ``invalid_proof``): still a well-encoded proof (a canonical scalar), so the verifier runs and
+    rejects it.
     """
-    layout = statement.layout
-    offset = G1_ENCODED_LEN * (layout.shape.k_w + 2 * layout.k_l + 1) + 31
+    offset = InferenceProof.sumcheck_offset(statement.layout) + 31
     out = bytearray(proof)
     out[offset] ^= 1
     return bytes(out)

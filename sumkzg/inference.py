@@ -1,6 +1,6 @@
 """
-The inference proof: the committed layer maps the public ``x`` to the public ``y``
-(docs/proof-system.md §5, §7).
+The inference proof: the committed layer maps the public ``x`` to the public ``y``, in zero
+knowledge (docs/proof-system.md §5, §7 with the v2 delta docs/proof-system-zk.md).
 
 Introduction
 ------------
@@ -14,10 +14,14 @@ with ``ρ`` in ``Kρ`` byte limbs and ``u`` in ``Ku`` byte limbs (``Limb``), eac
 table of docs/proof-system.md §3: the bytes, and for the top remainder limb the ``2^{k'}`` values
 ``λ + t`` (``λ`` drawn after the limbs are committed). The relation::
 
-    A   = M·W′·x′(j) + δ0(j)·(2^{k−1} − 2^k·y′(i)) − (cρ(j) + 2^k·σ(i)·cu(j))·Limb
+    A   = M·Ŵ·x′(j) + δ0(j)·(2^{k−1} − 2^k·y′(i)) − (cρ(j) + 2^k·σ(i)·cu(j))·Limb
     B1  = sel(j)·H − Mu·Tα
-    B2  = H·(α − Limb − λ·top(j)) − sel(j)
-    F   = eq(τ, i)·A + γ·B1 + γ²·eq(τ″, (i,j))·B2,     Σ F = 0
+    B2  = eq(τ″_i, i)·e″(j)·(H·(α − Limb − λ·top(j)) − 1),   e″(j) = sel(j)·eq(τ″_j, j)
+    F   = eq(τ, i)·A + γ·B1 + γ²·B2,     Σ F = 0
+
+with ``Ŵ(X) = W′(X) + X_ℓ(1 − X_ℓ)·R̃(X_1..X_{d−1})`` (the weight mask ``R``, Z4). The sumcheck
+runs on ``F + ρ_L·G`` (Libra, Z5) from the claim ``ρ_L·Γ``; ``Limb``, ``H`` and ``Mu`` carry two
+fresh blinding entries each where every term vanishes (Z2), and the opening is masked (Z6).
 
 :func:`build_inference_witness` and :func:`prove_inference_with_witness` are separate so that tests
 can prove from a malicious witness; :func:`prove_inference` is the honest composition.
@@ -25,11 +29,13 @@ can prove from a malicious witness; :func:`prove_inference` is the honest compos
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from py_arkworks_bls12381 import G1Point
 
 from protocol.exceptions import ProtocolError
 from protocol.requant import Activation, requant_array
@@ -37,18 +43,22 @@ from protocol.requant import Activation, requant_array
 from .accel import int_gemv
 from .batch import (
     Flat,
+    WeightMask,
+    ZkMasks,
     open_batched,
     round1_challenges,
     round2_challenges,
     start_transcript,
     verify_batched,
 )
+from .curve import commit
 from .errors import ProofRejected, WitnessError
 from .field import R, eq_table, lagrange_eval_0123
 from .layout import (
     BYTE_TABLE_SIZE,
     c_rho_column,
     c_u_column,
+    column_eq_values,
     delta0_column,
     inference_public_evals,
     sel_column,
@@ -58,23 +68,28 @@ from .layout import (
     x_column,
     y_rows,
 )
+from .libra import LibraAddend
 from .proof import InferenceProof, weight_commitment_hash
 from .registration import (
     WeightCommitment,
     _check_setup,
+    add_entries,
     blinding_rows,
     check_weights,
     commit_chunks,
+    draw_nonzero,
     flat_grid,
     grid_flat,
     inverse_lookup,
+    reject_masks_at_infinity,
     weight_flat,
 )
-from .setup import Setup
+from .setup import D, Setup
 from .statement import InferenceStatement
 from .sumcheck import (
     Grid,
     ObjArray,
+    PeriodicGrid,
     RoundMessage,
     SumcheckProver,
     Table,
@@ -118,13 +133,17 @@ class InferenceWitness:
 
 @dataclass(frozen=True)
 class InferenceChallenges:
-    """The challenges drawn before the sumcheck: ``α``, ``λ`` (round 1), ``τ``, ``τ″``, ``γ``."""
+    """
+    The challenges drawn before the sumcheck: ``α``, ``λ`` (round 1), ``τ``, ``τ″``, ``γ``,
+    ``ρ_L`` (round 2).
+    """
 
     alpha: int
     lam: int
     tau: list[int]
     tau2: list[int]
     gamma: int
+    rho_l: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,15 @@ class InferenceTrace:
     evals: list[int]
     final_claim: int
     """The verifier's claim after the last round, ``s_ℓ(u_ℓ)`` of the rounds as sent."""
+    s_g: int
+    """The Libra evaluation ``s_G`` sent: the final check is ``final_claim = F(u) + ρ_L·s_G``."""
+
+
+MaskHook = Callable[
+    [ZkMasks, list[int], list[int], list[int], list[int]],
+    tuple[ZkMasks, list[int], list[int], list[int], list[int]],
+]
+"""TESTS ONLY: ``(masks, Limb blinding, H blinding, Mu blinding, R) -> the same, replaced``."""
 
 
 @dataclass(frozen=True)
@@ -151,14 +179,24 @@ class ProverHooks:
     statement_bytes :
         Given the statement bytes, returns the bytes absorbed with tag ``0x00`` instead.
     round_message :
-        Per sumcheck round: see :data:`sumkzg.sumcheck.RoundMessage` (the claimed sum is 0).
+        Per sumcheck round: see :data:`sumkzg.sumcheck.RoundMessage` (the claimed sum is
+        ``ρ_L·Γ``; the messages include the Libra and weight-mask addends).
     trace :
         Called once, before the opening, with the run's :class:`InferenceTrace`.
+    masks :
+        Given the freshly drawn ``(ZkMasks, Limb blinding, H blinding, Mu blinding, R)``, returns
+        what the prover uses instead (the degenerate-mask and mask-reuse tests).
+    open_masks :
+        Given the committed :class:`~sumkzg.batch.ZkMasks` and the sumcheck point, returns the
+        masks whose ``s_G`` and Gemini mask are opened (a prover that changes its mask after
+        seeing ``u``).
     """
 
     statement_bytes: Callable[[bytes], bytes] | None = None
     round_message: RoundMessage | None = None
     trace: Callable[[InferenceTrace], None] | None = None
+    masks: MaskHook | None = None
+    open_masks: Callable[[ZkMasks, list[int]], ZkMasks] | None = None
 
 
 def runtime_output(
@@ -257,9 +295,11 @@ def prove_inference(
     statement: InferenceStatement,
     *,
     transcript: Transcript | None = None,
+    rng: random.Random | None = None,
 ) -> bytes:
     """
-    Prove that the committed layer maps ``statement.x`` to ``statement.y``.
+    Prove that the committed layer maps ``statement.x`` to ``statement.y``, in zero knowledge
+    (docs/proof-system-zk.md).
 
     Parameters
     ----------
@@ -273,11 +313,14 @@ def prove_inference(
         What to prove; its ``h_w`` must be the commitment's.
     transcript :
         For tests (to record challenges): a fresh transcript of the inference domain.
+    rng :
+        TESTS ONLY (golden vectors): a deterministic source for every mask of the proof; ``None``
+        (the only choice for a real proof) draws them from :mod:`secrets`.
 
     Returns
     -------
     proof : `bytes`
-        The §9 inference proof.
+        The Z9 inference proof.
 
     Raises
     ------
@@ -288,7 +331,7 @@ def prove_inference(
     w, b = _check_inputs(setup, commitment, weights, biases, statement)
     witness = build_inference_witness(w, b, statement)
     return prove_inference_with_witness(
-        setup, commitment, w, b, statement, witness, transcript=transcript
+        setup, commitment, w, b, statement, witness, transcript=transcript, rng=rng
     )
 
 
@@ -302,65 +345,133 @@ def prove_inference_with_witness(
     *,
     transcript: Transcript | None = None,
     hooks: ProverHooks | None = None,
+    rng: random.Random | None = None,
 ) -> bytes:
     """
     Prove from a given witness without checking it (tests inject malicious witnesses here, and
     transcript/round attacks through ``hooks``, see :class:`ProverHooks`; the honest path is
     :func:`prove_inference`). ``H`` is derived from ``witness.limbs`` and ``α``.
 
+    Every mask (the blinding entries of ``Limb``, ``H``, ``Mu``, the weight mask ``R``, the Libra
+    and Gemini masks) is drawn fresh for this proof from :mod:`secrets`; ``rng`` is TESTS ONLY (a
+    deterministic source for golden vectors). A degenerate draw (docs/proof-system-zk.md Z10:
+    ``ρ_L = 0``, ``u_ℓ(1 − u_ℓ) = 0``) is retried with fresh masks unless a hook forces masks.
+
     Raises
     ------
     WitnessError
-        If ``α`` hits a looked-up value (no inverse).
+        If ``α`` hits a looked-up value (no inverse), a mask commitment is the point at infinity
+        (a zero mask forced by a hook; probability ``~1/r`` otherwise), or a degenerate challenge
+        cannot be retried (a caller's transcript or forced masks).
     """
     _check_setup(setup)
+    for _ in range(_RETRIES):
+        try:
+            return _prove(
+                setup, commitment, weights, biases, statement, witness, transcript, hooks, rng
+            )
+        except _DegenerateDrawError:
+            if transcript is not None or (hooks is not None and hooks.masks is not None):
+                raise WitnessError("a degenerate challenge with fixed masks") from None
+    raise WitnessError("degenerate challenges in every attempt")  # pragma: no cover
+
+
+def _prove(
+    setup: Setup,
+    commitment: WeightCommitment,
+    weights: npt.NDArray[np.int64],
+    biases: npt.NDArray[np.int64],
+    statement: InferenceStatement,
+    witness: InferenceWitness,
+    transcript: Transcript | None,
+    hooks: ProverHooks | None,
+    rng: random.Random | None,
+) -> bytes:
     layout = statement.layout
     shape = layout.shape
-    mp, k = shape.m_pad, layout.k
+    mp, k, ell_l = shape.m_pad, layout.k, layout.limbs
     hooks = hooks if hooks is not None else ProverHooks()
     statement_bytes = statement.to_bytes(setup.setup_id)
     if hooks.statement_bytes is not None:
         statement_bytes = hooks.statement_bytes(statement_bytes)
     tr = start_transcript(DOMAIN_INFERENCE, statement_bytes, transcript)
 
-    # Round 1: limbs and multiplicities.
-    limbs = np.asarray(witness.limbs, dtype=object)
-    limb_flat = grid_flat(limbs)
-    c_limb = commit_chunks(setup, limb_flat, layout.k_l)
-    mu_flat = obj_array(list(witness.multiplicities))
-    c_mu = commit_chunks(setup, mu_flat, 1)[0]
-    alpha, lam = round1_challenges(tr, [*c_limb, c_mu], 2)
+    # The masks of this proof (Z0, Z2, Z4, Z5, Z6).
+    masks = ZkMasks.draw(shape.ell, rng)
+    limb_blind = draw_nonzero(2, rng)
+    h_blind = draw_nonzero(2, rng)
+    mu_blind = draw_nonzero(2, rng)
+    r_mask = draw_nonzero(D // 2, rng)
+    if hooks.masks is not None:
+        masks, limb_blind, h_blind, mu_blind, r_mask = hooks.masks(
+            masks, limb_blind, h_blind, mu_blind, r_mask
+        )
+    r_chunk = [*r_mask, *r_mask]
+    blind_cols = (mp * ell_l, mp * (ell_l + 1))  # flat (0, L), (0, L+1)
 
-    # Round 2: the inverses H = 1/(α − Limb − λ·top).
+    # Round 1: limbs, multiplicities and the mask commitments.
+    limbs = np.asarray(witness.limbs, dtype=object)
+    limb_grid = _zeros_grid(mp, ell_l + 2)
+    limb_grid[:, :ell_l] = limbs
+    limb_grid[0, ell_l], limb_grid[0, ell_l + 1] = limb_blind
+    limb_flat = grid_flat(limb_grid)
+    c_limb = add_entries(
+        setup,
+        commit_chunks(setup, grid_flat(limbs), layout.k_l),
+        dict(zip(blind_cols, limb_blind, strict=True)),
+    )
+    ts = layout.table_size
+    mu_flat = obj_array([*witness.multiplicities, *mu_blind])
+    c_mu = add_entries(
+        setup,
+        commit_chunks(setup, obj_array(list(witness.multiplicities)), 1),
+        {ts: mu_blind[0], ts + 1: mu_blind[1]},
+    )[0]
+    c_r = commit(setup, r_chunk)
+    if c_r == G1Point.identity():
+        raise WitnessError("C_R is the point at infinity: draw fresh masks")
+    c_lib, c_mk = masks.commitments(setup)
+    libra_sum = masks.libra.total_sum()
+    alpha, lam = round1_challenges(tr, [*c_limb, c_mu, c_r, c_lib, c_mk], 2, libra_sum)
+
+    # Round 2: the inverses H = 1/(α − Limb − λ·top) on the limb columns, blinded at (0, L..L+1).
     lookups = limbs.copy()
     lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + lam) % R
     h_inv = inverse_lookup(lookups, alpha)
-    h = h_inv.values
-    c_h = h_inv.commit(setup, layout.k_l)
-    tau, tau2, gamma = round2_challenges(tr, c_h, shape)
+    h = _zeros_grid(mp, ell_l + 2)
+    h[:, :ell_l] = h_inv.values
+    h[0, ell_l], h[0, ell_l + 1] = h_blind
+    c_h = add_entries(
+        setup, h_inv.commit(setup, layout.k_l), dict(zip(blind_cols, h_blind, strict=True))
+    )
+    tau, tau2, gamma, rho_l = round2_challenges(tr, c_h, shape)
+    if rho_l == 0:
+        raise _DegenerateDrawError
 
-    # The sumcheck. W′: the integer block [W | b] at the layout columns pos(0..n), chunk κ's
-    # blinding column at cpc·κ + g.
+    # The sumcheck of F + ρ_L·G (+ the weight-mask term). W′: the integer block [W | b] at the
+    # layout columns pos(0..n), chunk κ's blinding column at cpc·κ + g.
     ints = np.concatenate([weights, biases.reshape(-1, 1)], axis=1)
     blind = blinding_rows(shape, commitment.blinding)
-    blind_cols = {int(c): blind[kappa] for kappa, c in enumerate(shape.blinding_columns())}
+    w_blind_cols = {int(c): blind[kappa] for kappa, c in enumerate(shape.blinding_columns())}
+    x_col = x_column(shape, statement.x_values)
+    tau2_j = tau2[shape.mu_i :]
     tables: dict[str, Table] = {
         "eq_tau": Vec("i", eq_table(tau)),
         "e_i": Vec("i", eq_table(tau2[: shape.mu_i])),
-        "e_j": Vec("j", eq_table(tau2[shape.mu_i :])),
+        "e2": Vec("j", column_eq_values(tau2_j, range(ell_l))),
         "y": Vec("i", y_rows(statement.y_values)),
         "sigma": Vec("i", sigma_rows(shape, statement.y_values, statement.activation)),
-        "x": Vec("j", x_column(shape, statement.x_values)),
+        "x": Vec("j", x_col),
         "delta0": Vec("j", delta0_column()),
         "c_rho": Vec("j", c_rho_column(layout)),
         "c_u": Vec("j", c_u_column(layout)),
         "sel": Vec("j", sel_column(layout)),
         "top": Vec("j", top_column(layout)),
-        "W": WeightGrid(ints, blind_cols, mp, shape.positions()),
-        "Limb": Grid(limbs),
+        "W": WeightGrid(ints, w_blind_cols, mp, shape.positions()),
+        "Limb": Grid(limb_grid),
         "H": Grid(h),
         "Mu": Grid(flat_grid(mu_flat, mp)),
-        "T": Grid(flat_grid(t_alpha_values(alpha, layout.table_size, lam), mp)),
+        "T": Grid(flat_grid(t_alpha_values(alpha, ts, lam), mp)),
     }
     g2 = gamma * gamma % R
     two_k = 1 << k
@@ -372,39 +483,123 @@ def prove_inference_with_witness(
         Term(-two_k, ("eq_tau", "sigma", "c_u", "Limb")),
         Term(gamma, ("sel", "H")),
         Term(-gamma, ("Mu", "T")),
-        Term(g2 * alpha, ("e_i", "e_j", "H")),
-        Term(-g2, ("e_i", "e_j", "H", "Limb")),
-        Term(-g2 * lam, ("e_i", "e_j", "top", "H")),
-        Term(-g2, ("e_i", "e_j", "sel")),
+        Term(g2 * alpha, ("e_i", "e2", "H")),
+        Term(-g2, ("e_i", "e2", "H", "Limb")),
+        Term(-g2 * lam, ("e_i", "e2", "top", "H")),
+        Term(-g2, ("e_i", "e2")),
     ]
     prover = SumcheckProver(shape.mu_i, shape.mu_j, tables, terms)
-    rounds = prove_rounds(prover, tr, message=hooks.round_message)
+    mask_term = WeightMaskAddend(
+        SumcheckProver(
+            shape.mu_i,
+            shape.mu_j,
+            {
+                "eq_tau": Vec("i", eq_table(tau)),
+                "R": PeriodicGrid(r_mask, mp, shape.n_pad),
+                "x": Vec("j", x_col),
+            },
+            [Term(statement.multiplier, ("eq_tau", "R", "x"))],
+        )
+    )
+    libra = LibraAddend(masks.libra, rho_l)
+    claim = rho_l * libra_sum % R
+    rounds = prove_rounds(
+        prover, tr, message=hooks.round_message, claim=claim, addends=[libra, mask_term]
+    )
     point = prover.point()
-    evals = [prover.final_value(name) for name in OPENED]
+    scale = mask_term.scale
+    if scale is None or scale == 0:
+        raise _DegenerateDrawError
+    w_hat = (prover.final_value("W") + scale * mask_term.inner.final_value("R")) % R
+    evals = [w_hat, *(prover.final_value(name) for name in OPENED[1:])]
+    if hooks.open_masks is not None:
+        masks = hooks.open_masks(masks, point)
+    s_g = masks.libra.evaluate(point)
     if hooks.trace is not None:
-        challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma)
+        challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma, rho_l)
         final_claim = lagrange_eval_0123(rounds[-1], point[0])
-        hooks.trace(InferenceTrace(challenges, point, evals, final_claim))
+        hooks.trace(InferenceTrace(challenges, point, evals, final_claim, s_g))
 
-    # The batched opening.
+    # The batched opening (W′'s slot gains u_ℓ(1 − u_ℓ)·R_chunk).
     opened: list[tuple[Flat, int]] = [
         (weight_flat(shape, weights, biases), shape.k_w),
         (limb_flat, layout.k_l),
         (grid_flat(h), layout.k_l),
         (mu_flat, 1),
     ]
-    opening = open_batched(setup, shape, opened, blind, point, evals, tr)
+    opening, tail = open_batched(
+        setup,
+        shape,
+        opened,
+        blind,
+        point,
+        evals,
+        tr,
+        masks=masks,
+        s_g=s_g,
+        w_mask=WeightMask(r_chunk, scale),
+    )
 
     proof = InferenceProof(
         c_w=tuple(commitment.chunk_points()),
         c_limb=tuple(c_limb),
         c_mu=c_mu,
+        c_r=c_r,
+        c_lib=c_lib,
+        c_mk=c_mk,
+        libra_sum=libra_sum,
         c_h=tuple(c_h),
         rounds=tuple((a, b_, c, d) for a, b_, c, d in rounds),
-        evals=tuple(evals),
+        evals=(*evals, *tail),
         opening=opening,
     )
     return proof.to_bytes()
+
+
+_RETRIES = 8
+"""Attempts with fresh masks before giving up on degenerate challenges (each has p ≈ 2^−250)."""
+
+
+class _DegenerateDrawError(Exception):
+    """A degenerate challenge (Z10) for an honest prover: retry with fresh masks."""
+
+
+def _zeros_grid(rows: int, cols: int) -> ObjArray:
+    out = np.empty((rows, cols), dtype=object)
+    out.fill(0)
+    return out
+
+
+class WeightMaskAddend:
+    """
+    The round addend (:class:`~sumkzg.sumcheck.RoundAddend`) of the weight-mask term
+    ``M·eq(τ, i)·X_ℓ(1 − X_ℓ)·R̃(X_1..X_{d−1})·x′(j)`` (docs/proof-system-zk.md Z4), from the
+    sumcheck ``inner`` of ``Σ M·eq(τ, i)·R(i, j)·x′(j)`` (``R`` a
+    :class:`~sumkzg.sumcheck.PeriodicGrid`): in round 1 (which binds ``X_ℓ``, the top column
+    variable) its polynomial is ``X(1 − X)`` times ``inner``'s round polynomial, in every later
+    round ``u_ℓ(1 − u_ℓ)`` times it. The term vanishes on the hypercube, so the claimed sum is
+    unchanged; after the last round its value is ``M·eq(τ, u_i)·u_ℓ(1−u_ℓ)·R̃(u)·x̃′(u_j)``, the
+    difference between ``F`` with ``Ŵ(u)`` and ``F`` with ``W̃′(u)``.
+    """
+
+    def __init__(self, inner: SumcheckProver) -> None:
+        self.inner = inner
+        self.scale: int | None = None
+        """``u_ℓ(1 − u_ℓ)`` once round 1 is bound."""
+
+    def round_evals(self) -> list[int]:
+        """This round's polynomial at ``X = 0, 1, 2, 3``."""
+        evals = self.inner.round_evals()
+        if self.scale is None:
+            return [x * (1 - x) * int(e) % R for x, e in enumerate(evals)]
+        return [self.scale * int(e) % R for e in evals]
+
+    def bind(self, u: int) -> None:
+        """Bind this round's variable to ``u``."""
+        u %= R
+        if self.scale is None:
+            self.scale = u * (1 - u) % R
+        self.inner.bind(u)
 
 
 def final_sumcheck_value(
@@ -414,8 +609,9 @@ def final_sumcheck_value(
     evals: Sequence[int],
 ) -> int:
     """
-    ``F(u)`` from the opened evaluations ``(W, Limb, H, Mu)(u)`` and the public columns at ``u``:
-    what the verifier compares with the sumcheck's final claim (docs/proof-system.md §7).
+    ``F(u)`` from the evaluations ``(Ŵ, Limb, H, Mu)(u)`` (the first four of the proof's) and the
+    public columns at ``u`` (docs/proof-system.md §7, docs/proof-system-zk.md Z3): the verifier
+    requires ``claim = F(u) + ρ_L·s_G``.
     """
     layout = statement.layout
     ch = challenges
@@ -430,7 +626,7 @@ def final_sumcheck_value(
         point,
         lam=ch.lam,
     )
-    w_u, limb_u, h_u, mu_u = evals
+    w_u, limb_u, h_u, mu_u = evals[:4]
     k = layout.k
     a = (
         statement.multiplier * w_u * pub.x
@@ -438,7 +634,7 @@ def final_sumcheck_value(
         - (pub.c_rho + (1 << k) * pub.sigma * pub.c_u) * limb_u
     )
     b1 = pub.sel * h_u - mu_u * pub.t_alpha
-    b2 = h_u * (ch.alpha - limb_u - ch.lam * pub.top) - pub.sel
+    b2 = h_u * (ch.alpha - limb_u - ch.lam * pub.top) - 1
     return (pub.eq_tau * a + ch.gamma * b1 + ch.gamma * ch.gamma * pub.eq_tau2 * b2) % R
 
 
@@ -459,7 +655,7 @@ def verify_inference(
     statement :
         The job: model, partition, ``H_W``, shape, requant parameters, ``x``, ``y``, ids.
     proof_bytes :
-        The §9 encoding.
+        The Z9 encoding.
     transcript :
         For tests (to record challenges): a fresh transcript of the inference domain.
 
@@ -473,8 +669,8 @@ def verify_inference(
     EncodingError
         If the bytes are not a canonical proof of the statement's shape.
     ProofRejected
-        If ``C_W`` does not hash to ``H_W`` or a check fails (:class:`OpeningRejected` for the
-        opening).
+        If ``C_W`` does not hash to ``H_W``, a degenerate case of docs/proof-system-zk.md Z10
+        occurs, or a check fails (:class:`OpeningRejected` for the opening).
     """
     _check_setup(setup)
     layout = statement.layout
@@ -482,13 +678,43 @@ def verify_inference(
     proof = InferenceProof.from_bytes(proof_bytes, layout)
     if weight_commitment_hash(proof.c_w) != statement.h_w:
         raise ProofRejected("the weight chunks do not hash to H_W")
+    reject_masks_at_infinity(
+        C_R=proof.c_r,
+        C_Lib=proof.c_lib,
+        C_Mk=proof.c_mk,
+        C_A=proof.opening.c_a,
+        C_Q=proof.opening.c_q,
+    )
     tr = start_transcript(DOMAIN_INFERENCE, statement.to_bytes(setup.setup_id), transcript)
-    alpha, lam = round1_challenges(tr, [*proof.c_limb, proof.c_mu], 2)
-    tau, tau2, gamma = round2_challenges(tr, proof.c_h, shape)
-    challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma)
+    alpha, lam = round1_challenges(
+        tr, [*proof.c_limb, proof.c_mu, proof.c_r, proof.c_lib, proof.c_mk], 2, proof.libra_sum
+    )
+    tau, tau2, gamma, rho_l = round2_challenges(tr, proof.c_h, shape)
+    if rho_l == 0:
+        raise ProofRejected("degenerate: ρ_L = 0")
+    challenges = InferenceChallenges(alpha, lam, tau, tau2, gamma, rho_l)
 
-    claim, point = verify_rounds(proof.rounds, 0, tr)
-    if final_sumcheck_value(statement, challenges, point, proof.evals) != claim:
+    # Round 1 binds u_ℓ: reject u_ℓ(1 − u_ℓ) = 0 as soon as it is drawn (Z10), then the rest.
+    claim, (u_top,) = verify_rounds(proof.rounds[:1], rho_l * proof.libra_sum % R, tr)
+    scale = u_top * (1 - u_top) % R
+    if scale == 0:
+        raise ProofRejected("degenerate: u_ℓ(1 − u_ℓ) = 0")
+    claim, rest = verify_rounds(proof.rounds[1:], claim, tr)
+    point = [*rest, u_top]
+    s_g = proof.evals[-1]
+    if (final_sumcheck_value(statement, challenges, point, proof.evals) + rho_l * s_g) % R != claim:
         raise ProofRejected("the final sumcheck claim does not match the evaluations")
     groups = [proof.c_w, proof.c_limb, proof.c_h, (proof.c_mu,)]
-    verify_batched(setup, shape, groups, point, proof.evals, proof.opening, tr)
+    verify_batched(
+        setup,
+        shape,
+        groups,
+        point,
+        proof.evals,
+        proof.opening,
+        tr,
+        c_lib=proof.c_lib,
+        c_mk=proof.c_mk,
+        s_g=s_g,
+        w_mask_commitment=(proof.c_r, scale),
+    )

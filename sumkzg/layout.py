@@ -92,7 +92,8 @@ class Layout:
     m, n :
         Rows (outputs) and columns (inputs).
     m_pad :
-        ``m' = 2^⌈log₂ m⌉ <= D/2``.
+        ``m' = max(2, 2^⌈log₂ m⌉) <= D/2`` (docs/proof-system-zk.md Z1: at least two blinding
+        entries per weight chunk).
     cpc :
         ``D / m' >= 2``: the columns of one chunk.
     g :
@@ -105,7 +106,8 @@ class Layout:
     k_w :
         ``K_W = ⌈(n+1) / g⌉`` chunks of ``W′`` (the ``n+1`` data columns, ``g`` per chunk).
     k_b :
-        ``K_B = ⌈4·m' / D⌉`` chunks of the bias limbs ``BL`` and of ``HB``.
+        ``K_B = ⌈6·m' / D⌉`` chunks of the bias limbs ``BL`` and of ``HB`` (their four limb
+        columns and the two blinding columns 4, 5; docs/proof-system-zk.md Z1, Z2).
     k_hw :
         ``K_HW = K_W`` chunks of ``HW``.
     """
@@ -136,7 +138,7 @@ class Layout:
         """
         _require_int(m, 1, MAX_DIM, "m")
         _require_int(n, 1, MAX_DIM, "n")
-        mu_i = _log2_ceil(m)
+        mu_i = max(1, _log2_ceil(m))
         m_pad = 1 << mu_i
         if m_pad > MAX_ROWS_PAD:
             raise LayoutError(
@@ -162,7 +164,7 @@ class Layout:
             cpc=cpc,
             g=g,
             k_w=k_w,
-            k_b=-(-BIAS_LIMBS * m_pad // D),
+            k_b=-(-(BIAS_LIMBS + 2) * m_pad // D),
             k_hw=k_w,
         )
 
@@ -263,7 +265,8 @@ class LimbLayout:
     table_size :
         ``TS = 256 + 2^{k'}`` lookup table entries.
     k_l :
-        ``K_L = ⌈m'·L / D⌉`` chunks of ``Limb`` and of ``H``.
+        ``K_L = ⌈m'·(L+2) / D⌉`` chunks of ``Limb`` and of ``H`` (the ``L`` limb columns and the
+        two blinding columns ``L``, ``L+1``; docs/proof-system-zk.md Z1, Z2).
     """
 
     shape: Layout
@@ -299,7 +302,7 @@ class LimbLayout:
             limbs=limbs,
             k_top=k_top,
             table_size=BYTE_TABLE_SIZE + (1 << k_top),
-            k_l=-(-shape.m_pad * limbs // D),
+            k_l=-(-shape.m_pad * (limbs + 2) // D),
         )
 
 
@@ -479,7 +482,8 @@ class InferencePublicEvals:
     eq_tau :
         ``eq(τ, u_i)``.
     eq_tau2 :
-        ``eq(τ″, u)``.
+        ``eq(τ″_i, u_i)·ẽ″(u_j)``: the factor of ``B2`` at ``u`` (docs/proof-system-zk.md Z3,
+        ``e″(j) = sel(j)·eq(τ″_j, j)``).
     x, delta0, c_rho, c_u, sel, top :
         The column vectors' MLEs at ``u_j``.
     y, sigma :
@@ -546,9 +550,13 @@ def inference_public_evals(
     e_data = gather(e_cols, positions)
     if len(x) != shape.n:
         raise LayoutError(f"x has {len(x)} entries, expected {shape.n}")
+    tau2_i, tau2_j = shape.split_point(tau2)
+    e2_cols = column_eq_values(tau2_j, range(limb.limbs))
     return InferencePublicEvals(
         eq_tau=eq_eval(tau, u_i),
-        eq_tau2=eq_eval(tau2, point),
+        eq_tau2=eq_eval(tau2_i, u_i)
+        * sum(a * b for a, b in zip(e2_cols, e_cols, strict=False))
+        % R,
         x=(sum(int(v) * e for v, e in zip(x, e_data, strict=False)) + e_data[-1]) % R,
         delta0=e_cols[0],
         c_rho=sum(c * e for c, e in zip(c_rho_column(limb), e_cols, strict=False)) % R,
@@ -596,8 +604,11 @@ class RegistrationPublicEvals:
 
     Attributes
     ----------
-    eq_tau, eq_tau2 :
-        ``eq(τ, u_i)`` and ``eq(τ″, u)``.
+    eq_tau :
+        ``eq(τ, u_i)``.
+    eq_tau2_w, eq_tau2_b :
+        ``eq(τ″_i, u_i)·ẽW″(u_j)`` and ``eq(τ″_i, u_i)·ẽB″(u_j)``: the factors of ``B2W`` and
+        ``B2B`` at ``u`` (docs/proof-system-zk.md Z3).
     sel_w, sel_b, delta_n, c_b :
         The column vectors' MLEs at ``u_j``.
     t_alpha :
@@ -605,7 +616,8 @@ class RegistrationPublicEvals:
     """
 
     eq_tau: int
-    eq_tau2: int
+    eq_tau2_w: int
+    eq_tau2_b: int
     sel_w: int
     sel_b: int
     delta_n: int
@@ -621,12 +633,41 @@ def registration_public_evals(
     positions = shape.positions()
     e_cols = eq_prefix(u_j, max(int(positions[-1]) + 1, BIAS_LIMBS))
     e_data = gather(e_cols, positions)
+    tau2_i, tau2_j = shape.split_point(tau2)
+    eq2_i = eq_eval(tau2_i, u_i)
+    ew = column_eq_values(tau2_j, positions[:-1])
+    eb = column_eq_values(tau2_j, range(BIAS_LIMBS))
     return RegistrationPublicEvals(
         eq_tau=eq_eval(tau, u_i),
-        eq_tau2=eq_eval(tau2, point),
+        eq_tau2_w=eq2_i * sum(a * b for a, b in zip(ew, e_cols, strict=False)) % R,
+        eq_tau2_b=eq2_i * sum(a * b for a, b in zip(eb, e_cols, strict=False)) % R,
         sel_w=sum(e_data[:-1]) % R,
         sel_b=sum(e_cols[:BIAS_LIMBS]) % R,
         delta_n=e_data[-1],
         c_b=sum(c * e for c, e in zip(c_b_column(), e_cols, strict=False)) % R,
         t_alpha=t_alpha_mle(alpha, BYTE_TABLE_SIZE, point),
     )
+
+
+# ----------------------------------------------------------------------------
+# Restricted zero-check columns (docs/proof-system-zk.md Z3)
+# ----------------------------------------------------------------------------
+
+
+def column_eq_values(
+    tau2_j: Sequence[int], columns: Sequence[int] | npt.NDArray[np.int64] | range
+) -> list[int]:
+    """
+    The column vector ``e(j) = [j ∈ columns]·eq(τ″_j, j)`` as its non-zero prefix (length
+    ``max(columns) + 1``): ``e″`` (``columns = 0..L−1``), ``eW″`` (``pos(c)``, ``c < n``) or
+    ``eB″`` (``0..3``) of docs/proof-system-zk.md Z3. ``O(max(columns) + μ_j)``.
+    """
+    cols = [int(c) for c in columns]
+    if not cols:
+        return []
+    size = max(cols) + 1
+    table = eq_prefix(tau2_j, size)
+    out = [0] * size
+    for c in cols:
+        out[c] = table[c]
+    return out

@@ -20,9 +20,13 @@ logUp lookup into the byte table; :func:`verify_registration` checks such a proo
 
     A_R = δn(j)·W′ + δn(j)·2^31 − cb(j)·BL          zero-checked per row: eq(τ, i)·A_R
     B1  = selW(j)·HW + selB(j)·HB − Mu·Tα            summed
-    B2W = HW·(α − W′ − 128) − selW(j)                zero-checked: eq(τ″, (i,j))·B2W
-    B2B = HB·(α − BL) − selB(j)                      zero-checked: eq(τ″, (i,j))·B2B
-    F   = eq(τ,i)·A_R + γ·B1 + γ²·eq(τ″)·B2W + γ³·eq(τ″)·B2B,     Σ F = 0
+    B2W = eq(τ″_i, i)·eW″(j)·(HW·(α − W′ − 128) − 1)    eW″(j) = selW(j)·eq(τ″_j, j)
+    B2B = eq(τ″_i, i)·eB″(j)·(HB·(α − BL) − 1)          eB″(j) = selB(j)·eq(τ″_j, j)
+    F   = eq(τ,i)·A_R + γ·B1 + γ²·B2W + γ³·B2B,     Σ F = 0
+
+v2 (docs/proof-system-zk.md) makes the proof zero knowledge: ``BL``, ``HW``, ``HB`` and ``Mu``
+carry two fresh blinding entries each where every term vanishes (Z2), the sumcheck runs on
+``F + ρ_L·G`` (Libra, Z5) from the claim ``ρ_L·Γ``, and the opening is masked (Z6).
 
 The chunk helpers at the end (:func:`commit_chunks`, :func:`weight_flat`, :func:`inverse_lookup`)
 are shared with :mod:`sumkzg.inference`; the transcript rounds and the batched opening are in
@@ -34,7 +38,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -44,13 +48,14 @@ from py_arkworks_bls12381 import G1Point
 
 from .batch import (
     Flat,
+    ZkMasks,
     open_batched,
     round1_challenges,
     round2_challenges,
     start_transcript,
     verify_batched,
 )
-from .curve import commit, decode_g1, encode_g1, msm
+from .curve import commit, decode_g1, encode_g1, g1_mul, msm
 from .errors import EncodingError, ProofRejected, SetupError, WitnessError
 from .field import (
     R,
@@ -67,12 +72,14 @@ from .layout import (
     Layout,
     LayoutError,
     c_b_column,
+    column_eq_values,
     delta_n_column,
     registration_public_evals,
     sel_b_column,
     sel_w_column,
     t_alpha_values,
 )
+from .libra import LibraAddend, random_nonzero_vector
 from .proof import RegistrationProof, scalars_bytes, weight_commitment_hash
 from .setup import D, Setup
 from .statement import RegistrationStatement
@@ -482,6 +489,46 @@ def commit_table_chunks(
     return out
 
 
+def add_entries(
+    setup: Setup, chunks: Sequence[G1Point], entries: Mapping[int, int]
+) -> list[G1Point]:
+    """
+    The chunk commitments of a flat vector after adding ``entries`` (flat index → field value):
+    ``chunks[f // D] + value·G[f mod D]`` per entry (the blinding entries of
+    docs/proof-system-zk.md Z2, added to a commitment computed on the fast path).
+    """
+    out = list(chunks)
+    for f, value in entries.items():
+        if not 0 <= f < len(out) * D:
+            raise ValueError(f"flat index {f} outside {len(out)} chunks")
+        out[f // D] = out[f // D] + g1_mul(setup.g1[f % D], value % R)
+    return out
+
+
+def reject_masks_at_infinity(**commitments: G1Point) -> None:
+    """
+    Reject a proof whose mask commitment (``C_R``, ``C_Lib``, ``C_Mk``, ``C_A``, ``C_Q``, by name)
+    is the point at infinity (docs/proof-system-zk.md Z10), before any other check.
+
+    Raises
+    ------
+    ProofRejected
+        Naming the first such commitment.
+    """
+    identity = G1Point.identity()
+    for name, point in commitments.items():
+        if point == identity:
+            raise ProofRejected(f"degenerate: {name} is the point at infinity")
+
+
+def draw_nonzero(count: int, rng: random.Random | None = None) -> list[int]:
+    """
+    ``count`` fresh values uniform in ``F \\ {0}`` (docs/proof-system-zk.md Z0) from
+    :mod:`secrets`; ``rng`` is TESTS ONLY (golden vectors).
+    """
+    return random_nonzero_vector(count, rng)
+
+
 @dataclass(frozen=True)
 class Inverses:
     """
@@ -621,6 +668,7 @@ def prove_registration(
     statement: RegistrationStatement,
     *,
     transcript: Transcript | None = None,
+    rng: random.Random | None = None,
 ) -> bytes:
     """
     Prove that the chunks of ``commitment`` hold an int8 matrix and int32 biases.
@@ -637,6 +685,9 @@ def prove_registration(
         Its ``h_w``, ``m``, ``n`` must be the commitment's.
     transcript :
         For tests (to record challenges): a fresh transcript of the registration domain.
+    rng :
+        TESTS ONLY (golden vectors): a deterministic source for the proof's masks; ``None`` (the
+        only choice for a real proof) draws them from :mod:`secrets`.
 
     Returns
     -------
@@ -659,7 +710,7 @@ def prove_registration(
         raise WitnessError("the commitment was made with another setup")
     witness = build_registration_witness(layout, w, b)
     return prove_registration_with_witness(
-        setup, commitment, w, b, statement, witness, transcript=transcript
+        setup, commitment, w, b, statement, witness, transcript=transcript, rng=rng
     )
 
 
@@ -672,55 +723,124 @@ def prove_registration_with_witness(
     witness: RegistrationWitness,
     *,
     transcript: Transcript | None = None,
+    rng: random.Random | None = None,
+    masks_hook: RegistrationMaskHook | None = None,
 ) -> bytes:
     """
     Prove from a given witness, without checking it (the honest path is
     :func:`prove_registration`; tests inject malicious witnesses here). ``weights`` may hold any
     int64 values (``|v| <= 2^31``): they are committed as they are by ``commitment``.
+
+    Every mask (the blinding entries of ``BL``, ``HW``, ``HB``, ``Mu``, the Libra and Gemini
+    masks) is drawn fresh from :mod:`secrets`; ``rng`` and ``masks_hook`` are TESTS ONLY. An honest
+    prover that draws ``ρ_L = 0`` retries with fresh masks.
     """
     _check_setup(setup)
+    for _ in range(8):
+        result = _prove_registration(
+            setup, commitment, weights, biases, statement, witness, transcript, rng, masks_hook
+        )
+        if result is not None:
+            return result
+        if transcript is not None or masks_hook is not None:
+            break
+    raise WitnessError("degenerate challenges (ρ_L = 0) with fixed masks")
+
+
+RegistrationMaskHook = Callable[[ZkMasks, list[int]], tuple[ZkMasks, list[int]]]
+"""
+TESTS ONLY: ``(masks, blinding entries) -> the same, replaced``; the blinding entries are, in
+order, ``BL`` at ``(0,4), (0,5)``, ``HW`` at ``(0,pos(n)), (0,g)``, ``HB`` at ``(0,4), (0,5)``,
+``Mu`` at flat ``256, 257``.
+"""
+
+
+def _prove_registration(
+    setup: Setup,
+    commitment: WeightCommitment,
+    weights: npt.NDArray[np.int64],
+    biases: npt.NDArray[np.int64],
+    statement: RegistrationStatement,
+    witness: RegistrationWitness,
+    transcript: Transcript | None,
+    rng: random.Random | None,
+    masks_hook: RegistrationMaskHook | None,
+) -> bytes | None:
     layout = statement.layout
     mp, n = layout.m_pad, layout.n
     tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
 
-    # Round 1: the bias limbs and the multiplicities.
-    bl_flat = grid_flat(witness.bias_limbs)
-    c_bl = commit_chunks(setup, bl_flat, layout.k_b)
-    mu_flat = obj_array(list(witness.multiplicities))
-    c_mu = commit_chunks(setup, mu_flat, 1)[0]
-    (alpha,) = round1_challenges(tr, [*c_bl, c_mu], 1)
+    masks = ZkMasks.draw(layout.ell, rng)
+    blinds = draw_nonzero(8, rng)
+    if masks_hook is not None:
+        masks, blinds = masks_hook(masks, blinds)
+    bl_blind, hw_blind, hb_blind, mu_blind = blinds[0:2], blinds[2:4], blinds[4:6], blinds[6:8]
+    limb_cols = (mp * BIAS_LIMBS, mp * (BIAS_LIMBS + 1))  # flat (0, 4), (0, 5)
 
-    # Round 2: the inverses (HW in W′'s data columns pos(c), c < n).
+    # Round 1: the bias limbs, the multiplicities and the mask commitments.
+    bl_values = witness.bias_limbs
+    bl_grid = np.zeros((mp, BIAS_LIMBS + 2), dtype=object)
+    bl_grid[:, :BIAS_LIMBS] = bl_values
+    bl_grid[0, BIAS_LIMBS], bl_grid[0, BIAS_LIMBS + 1] = bl_blind
+    bl_flat = grid_flat(bl_grid)
+    c_bl = add_entries(
+        setup,
+        commit_chunks(setup, grid_flat(np.asarray(bl_values, dtype=object)), layout.k_b),
+        dict(zip(limb_cols, bl_blind, strict=True)),
+    )
+    mu_flat = obj_array([*witness.multiplicities, *mu_blind])
+    c_mu = add_entries(
+        setup,
+        commit_chunks(setup, obj_array(list(witness.multiplicities)), 1),
+        {BYTE_TABLE_SIZE: mu_blind[0], BYTE_TABLE_SIZE + 1: mu_blind[1]},
+    )[0]
+    c_lib, c_mk = masks.commitments(setup)
+    libra_sum = masks.libra.total_sum()
+    (alpha,) = round1_challenges(tr, [*c_bl, c_mu, c_lib, c_mk], 1, libra_sum)
+
+    # Round 2: the inverses (HW in W′'s data columns pos(c), c < n), blinded (Z2).
     positions = layout.positions()
+    hw_cols = (layout.flat(0, layout.pos(n)), layout.flat(0, layout.g))
+    width = max(int(positions[n]), layout.g) + 1
     w_padded = np.zeros((mp, n), dtype=np.int64)
     w_padded[: layout.m] = weights
-    hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha).spread(
-        positions[:n], int(positions[n - 1]) + 1
-    )
-    bl_values = witness.bias_limbs
+    hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha).spread(positions[:n], width)
     hb_inv = inverse_lookup(bl_values, alpha)
-    hw, hb = hw_inv.values, hb_inv.values
-    c_hw = hw_inv.commit(setup, layout.k_hw)
-    c_hb = hb_inv.commit(setup, layout.k_b)
-    tau, tau2, gamma = round2_challenges(tr, [*c_hw, *c_hb], layout)
+    hw = hw_inv.values.copy()
+    hw[0, layout.pos(n)], hw[0, layout.g] = hw_blind
+    hb = np.zeros((mp, BIAS_LIMBS + 2), dtype=object)
+    hb[:, :BIAS_LIMBS] = hb_inv.values
+    hb[0, BIAS_LIMBS], hb[0, BIAS_LIMBS + 1] = hb_blind
+    c_hw = add_entries(
+        setup, hw_inv.commit(setup, layout.k_hw), dict(zip(hw_cols, hw_blind, strict=True))
+    )
+    c_hb = add_entries(
+        setup, hb_inv.commit(setup, layout.k_b), dict(zip(limb_cols, hb_blind, strict=True))
+    )
+    tau, tau2, gamma, rho_l = round2_challenges(tr, [*c_hw, *c_hb], layout)
+    if rho_l == 0:
+        return None
 
-    # The sumcheck. W′: data column c at pos(c), chunk κ's blinding column at cpc·κ + g.
+    # The sumcheck of F + ρ_L·G. W′: data column c at pos(c), chunk κ's blinding column at
+    # cpc·κ + g.
     w_grid = np.zeros((mp, layout.weight_columns), dtype=object)
     w_grid[: layout.m, positions[:n]] = weights.astype(object) % R
     w_grid[: layout.m, positions[n]] = biases.astype(object) % R
     blind = blinding_rows(layout, commitment.blinding)
     w_grid[:, layout.blinding_columns()] = blind.T
     t_alpha = t_alpha_values(alpha, BYTE_TABLE_SIZE)
+    tau2_j = tau2[layout.mu_i :]
     tables: dict[str, Table] = {
         "eq_tau": Vec("i", eq_table(tau)),
         "e_i": Vec("i", eq_table(tau2[: layout.mu_i])),
-        "e_j": Vec("j", eq_table(tau2[layout.mu_i :])),
+        "e_w": Vec("j", column_eq_values(tau2_j, positions[:n])),
+        "e_b": Vec("j", column_eq_values(tau2_j, range(BIAS_LIMBS))),
         "sel_w": Vec("j", sel_w_column(layout)),
         "sel_b": Vec("j", sel_b_column()),
         "delta_n": Vec("j", delta_n_column(layout)),
         "c_b": Vec("j", c_b_column()),
         "W": Grid(w_grid),
-        "BL": Grid(np.array(bl_values, dtype=object)),
+        "BL": Grid(bl_grid),
         "HW": Grid(hw),
         "HB": Grid(hb),
         "Mu": Grid(flat_grid(mu_flat, mp)),
@@ -734,17 +854,19 @@ def prove_registration_with_witness(
         Term(gamma, ("sel_w", "HW")),
         Term(gamma, ("sel_b", "HB")),
         Term(-gamma, ("Mu", "T")),
-        Term(g2 * (alpha - WEIGHT_OFFSET), ("e_i", "e_j", "HW")),
-        Term(-g2, ("e_i", "e_j", "HW", "W")),
-        Term(-g2, ("e_i", "e_j", "sel_w")),
-        Term(g3 * alpha, ("e_i", "e_j", "HB")),
-        Term(-g3, ("e_i", "e_j", "HB", "BL")),
-        Term(-g3, ("e_i", "e_j", "sel_b")),
+        Term(g2 * (alpha - WEIGHT_OFFSET), ("e_i", "e_w", "HW")),
+        Term(-g2, ("e_i", "e_w", "HW", "W")),
+        Term(-g2, ("e_i", "e_w")),
+        Term(g3 * alpha, ("e_i", "e_b", "HB")),
+        Term(-g3, ("e_i", "e_b", "HB", "BL")),
+        Term(-g3, ("e_i", "e_b")),
     ]
     prover = SumcheckProver(layout.mu_i, layout.mu_j, tables, terms)
-    rounds = prove_rounds(prover, tr)
+    claim = rho_l * libra_sum % R
+    rounds = prove_rounds(prover, tr, claim=claim, addends=[LibraAddend(masks.libra, rho_l)])
     point = prover.point()
     evals = [prover.final_value(name) for name in ("W", "BL", "HW", "HB", "Mu")]
+    s_g = masks.libra.evaluate(point)
     opened: list[tuple[Flat, int]] = [
         (weight_flat(layout, weights, biases), layout.k_w),
         (bl_flat, layout.k_b),
@@ -752,16 +874,21 @@ def prove_registration_with_witness(
         (grid_flat(hb), layout.k_b),
         (mu_flat, 1),
     ]
-    opening = open_batched(setup, layout, opened, blind, point, evals, tr)
+    opening, tail = open_batched(
+        setup, layout, opened, blind, point, evals, tr, masks=masks, s_g=s_g, w_mask=None
+    )
 
     proof = RegistrationProof(
         c_w=tuple(commitment.chunk_points()),
         c_bl=tuple(c_bl),
         c_mu=c_mu,
+        c_lib=c_lib,
+        c_mk=c_mk,
+        libra_sum=libra_sum,
         c_hw=tuple(c_hw),
         c_hb=tuple(c_hb),
         rounds=tuple((a, b_, c, d) for a, b_, c, d in rounds),
-        evals=tuple(evals),
+        evals=(*evals, *tail),
         opening=opening,
     )
     return proof.to_bytes()
@@ -813,24 +940,44 @@ def verify_registration(
     proof = RegistrationProof.from_bytes(proof_bytes, layout)
     if weight_commitment_hash(proof.c_w) != statement.h_w:
         raise ProofRejected("the weight chunks do not hash to H_W")
+    reject_masks_at_infinity(
+        C_Lib=proof.c_lib, C_Mk=proof.c_mk, C_A=proof.opening.c_a, C_Q=proof.opening.c_q
+    )
     tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
-    (alpha,) = round1_challenges(tr, [*proof.c_bl, proof.c_mu], 1)
-    tau, tau2, gamma = round2_challenges(tr, [*proof.c_hw, *proof.c_hb], layout)
+    (alpha,) = round1_challenges(
+        tr, [*proof.c_bl, proof.c_mu, proof.c_lib, proof.c_mk], 1, proof.libra_sum
+    )
+    tau, tau2, gamma, rho_l = round2_challenges(tr, [*proof.c_hw, *proof.c_hb], layout)
+    if rho_l == 0:
+        raise ProofRejected("degenerate: ρ_L = 0")
 
-    claim, point = verify_rounds(proof.rounds, 0, tr)
-    w_u, bl_u, hw_u, hb_u, mu_u = proof.evals
+    claim, point = verify_rounds(proof.rounds, rho_l * proof.libra_sum % R, tr)
+    w_u, bl_u, hw_u, hb_u, mu_u = proof.evals[:5]
+    s_g = proof.evals[-1]
     pub = registration_public_evals(layout, alpha, tau, tau2, point)
     a_r = pub.delta_n * w_u + pub.delta_n * BIAS_OFFSET - pub.c_b * bl_u
     b1 = pub.sel_w * hw_u + pub.sel_b * hb_u - mu_u * pub.t_alpha
-    b2w = hw_u * (alpha - w_u - WEIGHT_OFFSET) - pub.sel_w
-    b2b = hb_u * (alpha - bl_u) - pub.sel_b
+    b2w = hw_u * (alpha - w_u - WEIGHT_OFFSET) - 1
+    b2b = hb_u * (alpha - bl_u) - 1
     f_u = (
         pub.eq_tau * a_r
         + gamma * b1
-        + gamma * gamma * pub.eq_tau2 * b2w
-        + gamma * gamma * gamma * pub.eq_tau2 * b2b
+        + gamma * gamma * pub.eq_tau2_w * b2w
+        + gamma * gamma * gamma * pub.eq_tau2_b * b2b
     ) % R
-    if f_u != claim:
+    if (f_u + rho_l * s_g) % R != claim:
         raise ProofRejected("the final sumcheck claim does not match the evaluations")
     groups = [proof.c_w, proof.c_bl, proof.c_hw, proof.c_hb, (proof.c_mu,)]
-    verify_batched(setup, layout, groups, point, proof.evals, proof.opening, tr)
+    verify_batched(
+        setup,
+        layout,
+        groups,
+        point,
+        proof.evals,
+        proof.opening,
+        tr,
+        c_lib=proof.c_lib,
+        c_mk=proof.c_mk,
+        s_g=s_g,
+        w_mask_commitment=None,
+    )

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -227,7 +227,64 @@ class WeightGrid:
         return Vec("i", rows)
 
 
-Table = Vec | Grid | WeightGrid
+class PeriodicGrid:
+    """
+    The weight mask ``R`` as an ``ij`` table over the domain (docs/proof-system-zk.md Z4):
+    ``R(f) = mask[f mod len(mask)]`` for the flat index ``f = i + m'·j``, with ``len(mask) = D/2``
+    a multiple of ``m'``; so ``R(i, j) = mask[i + m'·(j mod P)]``, ``P = len(mask)/m'``, and its
+    MLE is ``R̃(X_1..X_{d−1})`` (it depends on no variable above ``d − 1``). Never materialised
+    densely: :meth:`contract` is ``O(D + columns)`` and :meth:`rows_at` ``O(D)``.
+
+    Used only **linearly**. :meth:`contract` gives the first ``columns`` columns; pass
+    ``columns = n'`` (the whole domain): a shorter contraction is exact on the hypercube but not
+    for the round polynomials, whose lines need the value at ``j + half`` for every ``j`` of the
+    other factors' support.
+
+    Parameters
+    ----------
+    mask :
+        ``R`` (``D/2`` field elements).
+    rows :
+        ``m'`` (a power of two dividing ``len(mask)``).
+    columns :
+        How many columns :meth:`contract` gives (``n'``).
+    """
+
+    kind: Kind = "ij"
+
+    def __init__(self, mask: Sequence[int] | ObjArray, rows: int, columns: int) -> None:
+        if rows <= 0 or len(mask) % rows or len(mask) < rows:
+            raise SumcheckError("the mask length must be a multiple of m'")
+        self.rows = rows
+        self.columns = columns
+        self.period = len(mask) // rows
+        # block[i, p] = mask[i + m'·p]
+        self.block: ObjArray = obj_array(list(mask)).reshape(self.period, rows).T.copy()
+
+    def contract(self, rows: ObjArray | None) -> ObjArray:
+        """``v(j) = Σ_i rows[i]·R(i, j)`` for ``j < columns`` (periodic in ``j``)."""
+        if rows is None:
+            per = np.asarray(self.block.sum(axis=0) % R, dtype=object)
+        else:
+            w = _zeros(self.rows)
+            w[:] = [int(v) for v in rows]
+            per = np.asarray(np.dot(w, self.block) % R, dtype=object)
+        reps = -(-self.columns // self.period) if self.columns else 0
+        return np.asarray(np.tile(per, reps)[: self.columns], dtype=object)
+
+    def rows_at(self, u_j: Sequence[int]) -> Vec:
+        """
+        ``R(i, u_j)``: only the low ``log₂ P`` column variables matter (``Σ eq`` over the others
+        is 1).
+        """
+        bits = self.period.bit_length() - 1
+        e = eq_prefix(list(u_j)[:bits], self.period)
+        w = _zeros(self.period)
+        w[:] = e
+        return Vec("i", np.asarray(np.dot(self.block, w) % R, dtype=object))
+
+
+Table = Vec | Grid | WeightGrid | PeriodicGrid
 """Any table the engine accepts."""
 
 
@@ -385,12 +442,14 @@ class SumcheckProver:
                     raise SumcheckError(f"grid {name} has shape {table.values.shape}")
             elif table.rows != rows or table.columns > 1 << mu_j:
                 raise SumcheckError(f"weight grid {name} does not fit the domain")
+            elif isinstance(table, PeriodicGrid) and (1 << mu_j) % table.period:
+                raise SumcheckError(f"periodic grid {name} does not fit the domain")
         for term in self.terms:
             kinds = [self._table(name).kind for name in term.factors]
             if sum(k != "i" for k in kinds) > MAX_DEGREE or sum(k != "j" for k in kinds) > 3:
                 raise SumcheckError(f"term {term.factors} has degree > {MAX_DEGREE}")
             if kinds.count("ij") > 1 and any(
-                isinstance(self.tables[n], WeightGrid) for n in term.factors
+                isinstance(self.tables[n], (WeightGrid, PeriodicGrid)) for n in term.factors
             ):
                 raise SumcheckError(f"term {term.factors} multiplies a weight grid")
         self._col_terms: list[_ColTerm] = []
@@ -443,7 +502,7 @@ class SumcheckProver:
                 self._col_terms.append(_ColTerm(coeff * total % R, columns, []))
             elif len(grids) == 1:
                 grid = self.tables[grids[0]]
-                assert isinstance(grid, (Grid, WeightGrid))
+                assert isinstance(grid, (Grid, WeightGrid, PeriodicGrid))
                 contracted = Vec("j", grid.contract(row_product))
                 self._col_terms.append(_ColTerm(coeff, columns, [contracted]))
             else:
@@ -550,7 +609,7 @@ class SumcheckProver:
                 self.tables[name] = Vec("j", [table.value()])
             elif isinstance(table, Grid):
                 self.tables[name] = table.to_rows()
-            elif isinstance(table, WeightGrid):
+            elif isinstance(table, (WeightGrid, PeriodicGrid)):
                 self.tables[name] = table.rows_at(u_j)
         self._col_terms = []
         self._grid_terms = []
@@ -584,12 +643,32 @@ RoundMessage = Callable[[int, list[int], int], Sequence[int]]
 """``(round t from 0, the honest s_t(0..3), the verifier's current claim) -> the scalars sent``."""
 
 
+class RoundAddend(Protocol):
+    """
+    A polynomial added to every round of the sumcheck outside the engine (docs/proof-system-zk.md
+    Z5: the Libra mask ``ρ_L·G``, :class:`~sumkzg.libra.LibraAddend`).
+
+    It must follow the engine's variable order (round ``t`` binds variable ``ℓ + 1 − t``) and be
+    a sum over the unbound variables, so that the sent round polynomial stays the round polynomial
+    of the summed relation.
+    """
+
+    def round_evals(self) -> list[int]:
+        """The addend's part of the current round polynomial at ``0, 1, 2, 3``."""
+        ...
+
+    def bind(self, u: int) -> None:
+        """Bind the current round's variable to ``u``."""
+        ...
+
+
 def prove_rounds(
     prover: SumcheckProver,
     transcript: Transcript,
     *,
     message: RoundMessage | None = None,
     claim: int = 0,
+    addends: Sequence[RoundAddend] = (),
 ) -> list[list[int]]:
     """
     Run every round: send ``s_t(0..3)`` (tag ``0x03``), draw ``u``, bind.
@@ -600,9 +679,13 @@ def prove_rounds(
         The sumcheck prover and the transcript, positioned before the first round.
     message :
         TESTS ONLY (malicious provers): replaces each round's message by what it returns (reduced
-        mod ``R``); it is given the round, the honest evaluations and the claim the verifier holds.
+        mod ``R``); it is given the round, the honest evaluations (addends included) and the claim
+        the verifier holds.
     claim :
         The claimed sum, the verifier's claim before the first round (tracked for ``message``).
+    addends :
+        Polynomials added to every round's message (the engine's evaluations plus each addend's);
+        each is bound with the same challenge as the engine.
 
     Returns
     -------
@@ -611,12 +694,17 @@ def prove_rounds(
     """
     rounds: list[list[int]] = []
     for t in range(prover.ell - prover.round):
-        evals = prover.round_evals()
+        evals = [int(v) for v in prover.round_evals()]
+        for addend in addends:
+            extra = addend.round_evals()
+            evals = [(a + b) % R for a, b in zip(evals, extra, strict=True)]
         if message is not None:
             evals = [int(v) % R for v in message(t, [int(v) for v in evals], claim)]
         transcript.absorb(TAG_SUMCHECK_ROUND, b"".join(scalar_to_bytes(e) for e in evals))
         u = transcript.challenge()
         prover.bind(u)
+        for addend in addends:
+            addend.bind(u)
         if message is not None:
             claim = lagrange_eval_0123(evals, u)
         rounds.append(evals)

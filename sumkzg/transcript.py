@@ -1,5 +1,5 @@
 """
-The Fiat–Shamir transcript (docs/proof-system.md §6).
+The Fiat–Shamir transcript (docs/proof-system.md §6, docs/proof-system-zk.md Z0, Z8).
 
 Introduction
 ------------
@@ -21,17 +21,29 @@ import sha3  # type: ignore[import-untyped]
 from .errors import TranscriptError
 from .field import R
 
-DOMAIN_REGISTRATION = b"SUMKZG-ML/v1/registration"
-DOMAIN_INFERENCE = b"SUMKZG-ML/v1/inference"
+DOMAIN_REGISTRATION = b"SUMKZG-ML/v2/registration"
+DOMAIN_INFERENCE = b"SUMKZG-ML/v2/inference"
 
 TAG_STATEMENT = 0x00
+"""The statement."""
 TAG_ROUND1 = 0x01
+"""Round-1 commitments (ending with ``C_Lib ‖ C_Mk ‖ Γ``)."""
 TAG_ROUND2 = 0x02
+"""Round-2 commitments."""
 TAG_SUMCHECK_ROUND = 0x03
+"""One sumcheck round: ``s(0) ‖ s(1) ‖ s(2) ‖ s(3)``."""
 TAG_EVALUATIONS = 0x04
+"""The final evaluations (ending with ``M̃k(u_lo) ‖ s_G``)."""
 TAG_FOLDS = 0x05
+"""The opening's fold commitments."""
 TAG_FOLD_EVALUATIONS = 0x06
+"""The ``3d`` fold evaluations then ``Lib̂(β) ‖ Â(β) ‖ Q̂(β) ‖ Â(ωβ)``."""
 TAG_WITNESSES = 0x07
+"""The opening's quotient witnesses ``W_0 ‖ W_1 ‖ W_2 ‖ W_3``."""
+TAG_LIBRA_SUM_COMMIT = 0x08
+"""``C_A``, the commitment of the Libra grand sum ``Â`` (docs/proof-system-zk.md Z5); then ``κ``."""
+TAG_LIBRA_QUOTIENT = 0x09
+"""``C_Q``, the commitment of the Libra quotient ``Q̂ = T / Z_H`` (docs/proof-system-zk.md Z5)."""
 
 _SQUEEZE_HIGH = b"\xf1"
 _SQUEEZE_LOW = b"\xf2"

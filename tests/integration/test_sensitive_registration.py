@@ -37,6 +37,7 @@ from sumkzg import (
     prove_registration,
 )
 from sumkzg.layout import Layout
+from sumkzg.proof import RegistrationProof
 from tests.integration.chain_env import ZERO_ADDRESS, ChainEnv
 
 LAYER = 2
@@ -142,7 +143,7 @@ def test_bad_registration_proofs_revert_with_the_verifiers_errors(
     register = verifier.functions.registerCommitment  # type: ignore[attr-defined]
     proof = _registration_proof(chain, setup, model, commitment)
     layout = Layout.of(32, 64)
-    sumcheck = 128 * (layout.k_w + 2 * layout.k_b + 1 + layout.k_hw)
+    sumcheck = RegistrationProof.sumcheck_offset(layout)
     tampered = bytearray(proof)
     tampered[sumcheck + 31] ^= 1  # the low byte of the first round's s(0): still a canonical scalar
     with pytest.raises(errors.InvalidRegistrationProof):

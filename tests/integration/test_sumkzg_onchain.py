@@ -1,10 +1,12 @@
 """
-The Solidity SumKZG verifier against the Python prover and verifier, on a real Anvil chain.
+The Solidity SumKZG verifier (v2, docs/proof-system-zk.md) against the Python prover and verifier,
+on a real Anvil chain.
 
 Every proof here is made by :mod:`sumkzg` for the deployed verifier's address and Anvil's chain
 id (31337), registered with ``registerCommitment`` and checked with ``verifyPartitionProof``. For
-a list of mutated proofs and tampered statements, the Python verifier (:func:`verify_inference`
-raising :class:`ProofRejected`) and the contract (returning false) must agree on every case.
+a list of mutated proofs (both kinds), tampered statements and the degenerate cases of Z10 built by
+editing bytes, the Python verifier (:func:`verify_inference` / :func:`verify_registration` raising
+:class:`ProofRejected`) and the contract (returning false / reverting) must agree on every case.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from eth_abi.abi import encode
 from web3.contract import Contract
 
+from opzk.chain import reverting_as_opzk
 from protocol import errors
 from protocol.model_id import LAYER_HEADER_ABI
 from protocol.requant import Activation, requant_array
@@ -42,8 +45,9 @@ pytestmark = pytest.mark.anvil
 ANVIL_CHAIN_ID = 31337
 FOLDS = 11
 LOG_D = 12
-GAS_TARGET_256 = 800_000
+GAS_TARGET_256 = 900_000
 """verifyPartitionProof's budget for 256×256 (transaction gas: 21000 + calldata + execution)."""
+INFINITY = bytes(128)
 
 
 @pytest.fixture(scope="module")
@@ -152,12 +156,39 @@ def deploy_verifier(chain: ChainEnv) -> Contract:
     return chain.deployer.contract(address, compiled.abi)
 
 
-def register(chain: ChainEnv, verifier: Contract, layer: Layer, proof: bytes) -> None:
+def register(chain: ChainEnv, verifier: Contract, layer: Layer, proof: bytes) -> int:
+    """Registers ``proof``; returns the transaction's gas used."""
     receipt = chain.owner.send(verifier.functions.registerCommitment(layer.m, layer.n, proof))
     (event,) = chain.events(verifier, "CommitmentRegistered", receipt)
     assert bytes(event["weightCommitment"]) == layer.commitment.h_w
     assert (event["m"], event["n"]) == (layer.m, layer.n)
     assert event["registrant"] == chain.owner.address
+    return int(receipt["gasUsed"])
+
+
+def onchain_registration_verdict(
+    chain: ChainEnv, verifier: Contract, m: int, n: int, proof: bytes
+) -> bool:
+    """
+    Whether ``registerCommitment(m, n, proof)`` succeeds (an ``eth_call``); a refusal must be one
+    of the verifier's custom errors.
+    """
+    call = verifier.functions.registerCommitment(m, n, proof)
+    try:
+        reverting_as_opzk(lambda: call.call({"from": chain.owner.address}))
+    except (errors.InvalidRegistrationProof, errors.WrongProofLength):
+        return False
+    return True
+
+
+def python_registration_verdict(
+    setup: Setup, statement: RegistrationStatement, proof: bytes
+) -> bool:
+    try:
+        verify_registration(setup, statement, proof)
+    except ProofRejected:
+        return False
+    return True
 
 
 def onchain_verdict(verifier: Contract, statement: tuple[Any, ...], proof: bytes) -> bool:
@@ -173,34 +204,67 @@ def python_verdict(setup: Setup, statement: InferenceStatement, proof: bytes) ->
 
 
 # --------------------------------------------------------------------------------------------------
-# Proof byte surgery (docs/proof-system.md §9)
+# Proof byte surgery (docs/proof-system-zk.md Z9)
 
 
 @dataclass(frozen=True)
 class Sections:
-    """Byte offsets of an inference proof's sections."""
+    """
+    Byte offsets of a proof's sections (Z9). Inference: ``C_W[K_W] ‖ C_Limb[K_L] ‖ C_Mu ‖ C_R ‖
+    C_Lib ‖ C_Mk ‖ Γ ‖ C_H[K_L] ‖ …``; registration: ``C_W[K_W] ‖ C_BL[K_B] ‖ C_Mu ‖ C_Lib ‖ C_Mk ‖
+    Γ ‖ C_HW[K_HW] ‖ C_HB[K_B] ‖ …`` (``c_limb`` is then C_BL's offset and ``c_r`` is ``None``);
+    both end ``sumcheck[ℓ][4] ‖ evals[P + 2] ‖ C_A ‖ C_Q ‖ folds[d−1] ‖ foldEvals[d][3] ‖
+    libraEvals[4] ‖ W[4]``.
+    """
 
-    c_limb: int  # C_W[K_W] ‖ C_Limb[K_L] ‖ C_Mu ‖ C_H[K_L] in [0, points)
-    points: int
+    c_limb: int
+    c_mu: int
+    c_r: int | None
+    c_lib: int
+    c_mk: int
+    gamma: int
+    round2: int
     sumcheck: int
     evals: int
+    n_evals: int
+    c_a: int
+    c_q: int
     folds: int
     fold_evals: int
+    libra_evals: int
     witnesses: int
     end: int
 
     @staticmethod
+    def _tail(c_limb: int, k_1: int, has_r: bool, k_2: int, ell: int, n_evals: int) -> Sections:
+        c_mu = c_limb + 128 * k_1
+        c_r = c_mu + 128 if has_r else None
+        c_lib = c_mu + (256 if has_r else 128)
+        gamma = c_lib + 256
+        round2 = gamma + 32
+        sumcheck = round2 + 128 * k_2
+        evals = sumcheck + 128 * ell
+        c_a = evals + 32 * n_evals
+        folds = c_a + 256
+        fold_evals = folds + 128 * FOLDS
+        libra_evals = fold_evals + 32 * 3 * LOG_D
+        witnesses = libra_evals + 128
+        return Sections(
+            c_limb, c_mu, c_r, c_lib, c_lib + 128, gamma, round2, sumcheck, evals, n_evals,
+            c_a, c_a + 128, folds, fold_evals, libra_evals, witnesses, witnesses + 512,
+        )  # fmt: skip
+
+    @staticmethod
     def of(statement: InferenceStatement) -> Sections:
         layout = statement.layout
-        points = 128 * (layout.shape.k_w + 2 * layout.k_l + 1)
-        sumcheck = points
-        evals = sumcheck + 128 * layout.shape.ell
-        folds = evals + 32 * 4
-        fold_evals = folds + 128 * FOLDS
-        witnesses = fold_evals + 32 * 3 * LOG_D
-        c_limb = 128 * layout.shape.k_w
-        return Sections(
-            c_limb, points, sumcheck, evals, folds, fold_evals, witnesses, witnesses + 384
+        shape = layout.shape
+        return Sections._tail(128 * shape.k_w, layout.k_l, True, layout.k_l, shape.ell, 6)
+
+    @staticmethod
+    def of_registration(statement: RegistrationStatement) -> Sections:
+        shape = statement.layout
+        return Sections._tail(
+            128 * shape.k_w, shape.k_b, False, shape.k_hw + shape.k_b, shape.ell, 7
         )
 
 
@@ -229,40 +293,98 @@ def coordinate_plus_p(proof: bytes, offset: int) -> bytes:
     return proof[:offset] + value.to_bytes(64, "big") + proof[offset + 64 :]
 
 
-def proof_mutations(proof: bytes, s: Sections) -> dict[str, bytes]:
-    """Named mutations of a valid inference proof; every one must be refused."""
-    generator = encode_g1(g1_generator())
-    last_fold_eval = s.witnesses - 32
+def degenerate_cases(proof: bytes, s: Sections) -> dict[str, bytes]:
+    """
+    Z10's degenerate points, by editing bytes: each mask commitment at infinity (``ρ_L = 0``,
+    ``u_ℓ(1 − u_ℓ) = 0``, ``β = 0`` and ``β^N = 1`` are challenges, not constructible here).
+    """
     cases = {
+        "C_Lib := infinity": with_point(proof, s.c_lib, INFINITY),
+        "C_Mk := infinity": with_point(proof, s.c_mk, INFINITY),
+        "C_A := infinity": with_point(proof, s.c_a, INFINITY),
+        "C_Q := infinity": with_point(proof, s.c_q, INFINITY),
+    }
+    if s.c_r is not None:
+        cases["C_R := infinity"] = with_point(proof, s.c_r, INFINITY)
+    return cases
+
+
+def proof_mutations(proof: bytes, s: Sections) -> dict[str, bytes]:
+    """Named mutations of a valid proof of either kind; every one must be refused."""
+    assert len(proof) == s.end
+    generator = encode_g1(g1_generator())
+    last = s.n_evals - 1
+    cases = {
+        "Γ + 1": plus_one(proof, s.gamma),
+        "Γ + r (non-canonical)": with_word(proof, s.gamma, word(proof, s.gamma) + R),
         "sumcheck[0][0] + 1": plus_one(proof, s.sumcheck),
         "sumcheck[0][3] + 1": plus_one(proof, s.sumcheck + 96),
         "sumcheck[last][2] + 1": plus_one(proof, s.evals - 64),
-        "last fold eval + 1": plus_one(proof, last_fold_eval),
+        "evals[0] + 1": plus_one(proof, s.evals),
+        "M̃k(u_lo) + 1": plus_one(proof, s.evals + 32 * (last - 1)),
+        "s_G + 1": plus_one(proof, s.evals + 32 * last),
+        "s_G + r (non-canonical)": with_word(
+            proof, s.evals + 32 * last, word(proof, s.evals + 32 * last) + R
+        ),
+        "last fold eval + 1": plus_one(proof, s.libra_evals - 32),
         "fold eval[0] + 1": plus_one(proof, s.fold_evals),
+        "Lib̂(β) + 1": plus_one(proof, s.libra_evals),
+        "Â(β) + 1": plus_one(proof, s.libra_evals + 32),
+        "Q̂(β) + 1": plus_one(proof, s.libra_evals + 64),
+        "Â(ωβ) + 1": plus_one(proof, s.libra_evals + 96),
+        "Â(ωβ) + r (non-canonical)": with_word(
+            proof, s.libra_evals + 96, word(proof, s.libra_evals + 96) + R
+        ),
         "evals[0] + r (non-canonical)": with_word(proof, s.evals, word(proof, s.evals) + R),
         "sumcheck[0][1] + r (non-canonical)": with_word(
             proof, s.sumcheck + 32, word(proof, s.sumcheck + 32) + R
         ),
         "scalar 2^256 - 1": with_word(proof, s.fold_evals + 64, 2**256 - 1),
         "C_W[0] := G": with_point(proof, 0, generator),
-        "C_Limb[0] := G": with_point(proof, s.c_limb, generator),
-        "C_H[last] := G": with_point(proof, s.points - 128, generator),
+        "C_Limb[0] / C_BL[0] := G": with_point(proof, s.c_limb, generator),
+        "C_Mu := G": with_point(proof, s.c_mu, generator),
+        "C_Lib := G": with_point(proof, s.c_lib, generator),
+        "C_Mk := G": with_point(proof, s.c_mk, generator),
+        "C_Lib ↔ C_Mk": with_point(
+            with_point(proof, s.c_lib, proof[s.c_mk : s.c_mk + 128]),
+            s.c_mk,
+            proof[s.c_lib : s.c_lib + 128],
+        ),
+        "round 2 [last] := G": with_point(proof, s.sumcheck - 128, generator),
+        "C_A := G": with_point(proof, s.c_a, generator),
+        "C_Q := G": with_point(proof, s.c_q, generator),
+        "C_A ↔ C_Q": with_point(
+            with_point(proof, s.c_a, proof[s.c_q : s.c_q + 128]),
+            s.c_q,
+            proof[s.c_a : s.c_a + 128],
+        ),
         "fold[0] := G": with_point(proof, s.folds, generator),
-        "fold[last] := infinity": with_point(proof, s.fold_evals - 128, bytes(128)),
+        "fold[last] := infinity": with_point(proof, s.fold_evals - 128, INFINITY),
         "W[0] := G": with_point(proof, s.witnesses, generator),
         "W[2] := W[1]": with_point(
             proof, s.witnesses + 256, proof[s.witnesses + 128 : s.witnesses + 256]
         ),
+        "W[3] := G": with_point(proof, s.witnesses + 384, generator),
+        "W[3] := infinity": with_point(proof, s.witnesses + 384, INFINITY),
         "padding byte in fold[1].x": with_byte(proof, s.folds + 128 + 5, 0x01),
         "padding byte in W[0].y": with_byte(proof, s.witnesses + 64 + 15, 0x01),
+        "padding byte in C_Mk.x": with_byte(proof, s.c_mk + 3, 0x01),
         "W[1].y + p": coordinate_plus_p(proof, s.witnesses + 128 + 64),
+        "C_A.x + p": coordinate_plus_p(proof, s.c_a),
         "fold[2] off the curve": with_byte(proof, s.folds + 256 + 127, proof[s.folds + 383] ^ 1),
+        "C_Q off the curve": with_byte(proof, s.c_q + 127, proof[s.c_q + 127] ^ 1),
         "truncated by one byte": proof[:-1],
         "extended by one byte": proof + b"\x00",
         "extended by a word": proof + bytes(32),
         "empty": b"",
     }
-    assert len(proof) == s.end
+    if s.c_r is not None:
+        cases["C_R := G"] = with_point(proof, s.c_r, generator)
+        cases["C_R ↔ C_Lib"] = with_point(
+            with_point(proof, s.c_r, proof[s.c_lib : s.c_lib + 128]),
+            s.c_lib,
+            proof[s.c_r : s.c_r + 128],
+        )
     return cases
 
 
@@ -316,6 +438,7 @@ def test_setup_points_are_the_files(chain: ChainEnv, setup: Setup) -> None:
     ("m", "n", "activation", "shift"),
     [
         (5, 7, 1, 12),
+        (32, 64, 1, 16),
         (9, 3, 0, 20),
         (1, 1, 1, 1),
         (3, 30, 0, 62),
@@ -337,8 +460,9 @@ def test_python_proofs_verify_onchain(
     reg = registration_proof(setup, layer, verifier.address)
     header = encode([f"{LAYER_HEADER_ABI}[]"], [[(n, m, layer.multiplier, shift, activation)]])
     assert verifier.functions.isWellFormed(layer.commitment.h_w, SETUP_ID, header).call() is False
-    register(chain, verifier, layer, reg)
+    reg_gas = register(chain, verifier, layer, reg)
     assert verifier.functions.isWellFormed(layer.commitment.h_w, SETUP_ID, header).call() is True
+    print(f"\nregisterCommitment {m}x{n}: gas used {reg_gas}, proof {len(reg)} B")
 
     statement = inference_statement(layer, verifier.address)
     proof = inference_proof(setup, layer, statement)
@@ -350,7 +474,7 @@ def test_python_proofs_verify_onchain(
     # The same call as a transaction (a view function can be sent): what it actually uses.
     used = int(chain.node.send(call, gas=gas)["gasUsed"])
     print(
-        f"\nverifyPartitionProof {m}x{n} (k={shift}): estimate_gas {gas}, gas used {used}, "
+        f"verifyPartitionProof {m}x{n} (k={shift}): estimate_gas {gas}, gas used {used}, "
         f"proof {len(proof)} B"
     )
     if (m, n) == (256, 256):
@@ -380,7 +504,10 @@ def test_python_and_solidity_agree_on_every_mutation(
             onchain_verdict(verifier, onchain, proof),
         )
     }
-    for name, mutated in proof_mutations(proof, Sections.of(statement)).items():
+    sections = Sections.of(statement)
+    mutations = proof_mutations(proof, sections)
+    assert len(mutations) >= 30
+    for name, mutated in (mutations | degenerate_cases(proof, sections)).items():
         verdicts[f"proof: {name}"] = (
             python_verdict(setup, statement, mutated),
             onchain_verdict(verifier, onchain, mutated),
@@ -438,15 +565,17 @@ def test_registration_agrees_and_reverts_with_the_right_error(
         chain_id=ANVIL_CHAIN_ID, verifier=verifier.address, h_w=layer.commitment.h_w, m=5, n=7
     )
     verify_registration(setup, statement, proof)
-    sumcheck = 128 * (1 + 1 + 1 + 1 + 1)  # C_W, C_BL, C_Mu, C_HW, C_HB: one chunk each here
+    sections = Sections.of_registration(statement)
     generator = encode_g1(g1_generator())
+    invalid = errors.InvalidRegistrationProof
     cases: list[tuple[str, int, int, bytes, type[errors.ContractError]]] = [
-        ("sumcheck[0][0] + 1", 5, 7, plus_one(proof, sumcheck), errors.InvalidRegistrationProof),
-        ("C_BL := G", 5, 7, with_point(proof, 128, generator), errors.InvalidRegistrationProof),
-        ("n - 1", 5, 6, proof, errors.InvalidRegistrationProof),
+        ("sumcheck[0][0] + 1", 5, 7, plus_one(proof, sections.sumcheck), invalid),
+        ("C_BL := G", 5, 7, with_point(proof, sections.c_limb, generator), invalid),
+        ("C_Mk := infinity", 5, 7, with_point(proof, sections.c_mk, INFINITY), invalid),
+        ("n - 1", 5, 6, proof, invalid),
         ("truncated", 5, 7, proof[:-1], errors.WrongProofLength),
         ("extended", 5, 7, proof + b"\x00", errors.WrongProofLength),
-    ]
+    ]  # fmt: skip
     for name, m, n, mutated, error in cases:
         try:
             tampered = dataclasses.replace(statement, m=m, n=n)
@@ -464,6 +593,48 @@ def test_registration_agrees_and_reverts_with_the_right_error(
     assert verifier.functions.isWellFormed(layer.commitment.h_w, SETUP_ID, header).call() is False
     register(chain, verifier, layer, proof)
     assert verifier.functions.isWellFormed(layer.commitment.h_w, SETUP_ID, header).call() is True
+
+
+@pytest.mark.parametrize(("m", "n"), [(5, 7), (64, 200)])
+def test_registration_python_and_solidity_agree_on_every_mutation(
+    chain: ChainEnv, setup: Setup, m: int, n: int
+) -> None:
+    verifier = deploy_verifier(chain)
+    layer = make_layer(setup, m, n, 1, seed=11 * m + n)
+    proof = registration_proof(setup, layer, verifier.address)
+    statement = RegistrationStatement(
+        chain_id=ANVIL_CHAIN_ID, verifier=verifier.address, h_w=layer.commitment.h_w, m=m, n=n
+    )
+    sections = Sections.of_registration(statement)
+    mutations = proof_mutations(proof, sections)
+    assert len(mutations) >= 30
+    verdicts = {
+        name: (
+            python_registration_verdict(setup, statement, mutated),
+            onchain_registration_verdict(chain, verifier, m, n, mutated),
+        )
+        for name, mutated in (mutations | degenerate_cases(proof, sections)).items()
+    }
+    # Statement tampering: another n (same length when the chunk counts agree), another chain
+    # id or verifier address in Python's statement (the contract binds its own).
+    verdicts["statement: n - 1"] = (
+        python_registration_verdict(setup, dataclasses.replace(statement, n=n - 1), proof),
+        onchain_registration_verdict(chain, verifier, m, n - 1, proof),
+    )
+    other = deploy_verifier(chain)
+    verdicts["statement: other verifier"] = (
+        python_registration_verdict(
+            setup, dataclasses.replace(statement, verifier=other.address), proof
+        ),
+        onchain_registration_verdict(chain, other, m, n, proof),
+    )
+    disagreements = {k: v for k, v in verdicts.items() if v[0] != v[1]}
+    assert disagreements == {}, disagreements
+    accepted = {k for k, v in verdicts.items() if v[1]}
+    assert accepted == set(), accepted
+    # The honest proof is accepted by both.
+    assert python_registration_verdict(setup, statement, proof)
+    assert onchain_registration_verdict(chain, verifier, m, n, proof)
 
 
 def test_model_registry_consults_the_verifier(chain: ChainEnv, setup: Setup) -> None:

@@ -55,7 +55,7 @@ from sumkzg.errors import ProofRejected
 from sumkzg.field import R
 from sumkzg.inference import prove_inference, verify_inference
 from sumkzg.registration import commit_weights, prove_registration, verify_registration
-from sumkzg.setup import load_setup
+from sumkzg.setup import LOG_D, load_setup
 from sumkzg.statement import InferenceStatement, RegistrationStatement
 from sumkzg.transcript import (
     DOMAIN_INFERENCE,
@@ -63,6 +63,8 @@ from sumkzg.transcript import (
     TAG_EVALUATIONS,
     TAG_FOLD_EVALUATIONS,
     TAG_FOLDS,
+    TAG_LIBRA_QUOTIENT,
+    TAG_LIBRA_SUM_COMMIT,
     TAG_ROUND1,
     TAG_ROUND2,
     TAG_STATEMENT,
@@ -707,7 +709,8 @@ def _shift(partition: PartitionSpec, by: int) -> PartitionSpec:
 
 def sumkzg_transcript_vectors() -> Json:
     """
-    SumKZG-ML Fiat–Shamir transcripts (docs/proof-system.md §6).
+    SumKZG-ML Fiat–Shamir transcripts (docs/proof-system.md §6, v2 domains and tags
+    docs/proof-system-zk.md Z8).
 
     Layout: ``r`` (bytes32, the scalar field order); ``cases[c]`` with
     ``domain`` (bytes, the ASCII domain string), ``initial_state``
@@ -726,6 +729,8 @@ def sumkzg_transcript_vectors() -> Json:
         TAG_FOLDS,
         TAG_FOLD_EVALUATIONS,
         TAG_WITNESSES,
+        TAG_LIBRA_SUM_COMMIT,
+        TAG_LIBRA_QUOTIENT,
     )
     # An op is (tag, data) for an absorb, or None for a challenge.
     challenge = None
@@ -737,7 +742,9 @@ def sumkzg_transcript_vectors() -> Json:
             DOMAIN_INFERENCE,
             [
                 op
-                for tag, length in zip(all_tags, (1, 31, 32, 128, 135, 136, 137, 300), strict=True)
+                for tag, length in zip(
+                    all_tags, (1, 31, 32, 128, 135, 136, 137, 300, 128, 128), strict=True
+                )
                 for op in ((tag, random_bytes(rng, length)), challenge)
             ],
         ),
@@ -754,14 +761,16 @@ def sumkzg_transcript_vectors() -> Json:
                 challenge,
             ],
         ),
-        # The shape of a registration transcript: statement, rounds, four sumcheck rounds.
+        # The shape of a v2 registration transcript: statement, round 1 (C_BL ‖ C_Mu ‖ C_Lib ‖
+        # C_Mk ‖ Γ), round 2, γ and ρ_L, four sumcheck rounds, the evaluations (7), C_A, κ, C_Q.
         (
             DOMAIN_REGISTRATION,
             [
                 (TAG_STATEMENT, random_bytes(rng, 32 + 20 + 32 + 32 + 4 + 4)),
-                (TAG_ROUND1, random_bytes(rng, 2 * 128)),
+                (TAG_ROUND1, random_bytes(rng, 4 * 128 + 32)),
                 challenge,
                 (TAG_ROUND2, random_bytes(rng, 3 * 128)),
+                challenge,
                 challenge,
                 challenge,
                 *(
@@ -769,7 +778,12 @@ def sumkzg_transcript_vectors() -> Json:
                     for _ in range(4)
                     for op in ((TAG_SUMCHECK_ROUND, random_bytes(rng, 4 * 32)), challenge)
                 ),
-                (TAG_EVALUATIONS, random_bytes(rng, 5 * 32)),
+                (TAG_EVALUATIONS, random_bytes(rng, 7 * 32)),
+                challenge,
+                (TAG_LIBRA_SUM_COMMIT, random_bytes(rng, 128)),
+                challenge,
+                (TAG_LIBRA_QUOTIENT, random_bytes(rng, 128)),
+                (TAG_FOLDS, random_bytes(rng, 11 * 128)),
                 challenge,
             ],
         ),
@@ -823,20 +837,48 @@ class _RecordingTranscript(Transcript):
 
 
 def _challenge_names(mu_i: int, ell: int, *, inference: bool) -> list[str]:
-    """Names of the challenges in draw order (§7): α, (λ, inference only), τ, τ″, γ, u_ℓ..u_1, ν,
-    β, q, δ."""
+    """Names of the challenges in draw order (docs/proof-system-zk.md Z8): α, (λ, inference
+    only), τ, τ″, γ, ρ_L, u_ℓ..u_1, ν, κ, β, q, δ."""
     return [
         "alpha",
         *(["lambda"] if inference else []),
         *(f"tau[{t}]" for t in range(mu_i)),
         *(f"tau2[{t}]" for t in range(ell)),
         "gamma",
+        "rho_l",
         *(f"u[{v}]" for v in range(ell, 0, -1)),
         "nu",
+        "kappa",
         "beta",
         "q",
         "delta",
     ]
+
+
+def _sections(fields: list[tuple[str, int, int]]) -> list[Json]:
+    """``[{name, offset, length}]`` of a proof's Z9 sections (``fields``: name, count, size)."""
+    out: list[Json] = []
+    offset = 0
+    for name, count, size in fields:
+        out.append({"name": name, "offset": offset, "length": count * size})
+        offset += count * size
+    return out
+
+
+def _opening_sections() -> list[tuple[str, int, int]]:
+    return [
+        ("C_A", 1, 128),
+        ("C_Q", 1, 128),
+        ("folds", LOG_D - 1, 128),
+        ("fold_evals", 3 * LOG_D, 32),
+        ("libra_evals", 4, 32),
+        ("W", 4, 128),
+    ]
+
+
+def _replace_point(proof: bytes, offset: int, point: bytes = bytes(128)) -> bytes:
+    """``proof`` with the 128-byte point at ``offset`` replaced (by infinity by default)."""
+    return proof[:offset] + point + proof[offset + 128 :]
 
 
 def _named(drawn: list[int], mu_i: int, ell: int, *, inference: bool) -> list[str]:
@@ -868,8 +910,10 @@ def _flip_scalar(proof: bytes, offset: int) -> bytes:
 
 def sumkzg_proof_vectors() -> Json:
     """
-    A SumKZG-ML registration proof and inference proof on the real setup
-    (docs/proof-system.md §4–§9), with every challenge, and rejected variants.
+    A SumKZG-ML v2 (zero-knowledge) registration proof and inference proof on the real setup
+    (docs/proof-system.md §4–§9 with docs/proof-system-zk.md), with every challenge, and rejected
+    variants. The proofs' masks come from a deterministic ``random.Random`` (TESTS ONLY) so that
+    the file is reproducible.
 
     The layer is ``5×7`` with ``k = 12``, relu, committed with a
     deterministic blinding column (``random.Random``, tests only).
@@ -877,7 +921,8 @@ def sumkzg_proof_vectors() -> Json:
     each with ``statement`` (its fields: uint256 fields as decimal strings,
     ``verifier`` an address, ``x``/``y`` raw int8 bytes), ``statement_bytes``
     (bytes, the tag-0x00 message), ``layout`` (the derived sizes), ``proof``
-    (bytes), ``proof_length``, ``challenges`` (bytes32[], in draw order),
+    (bytes), ``proof_length``, ``sections`` (``[{name, offset, length}]``,
+    the Z9 fields in order), ``challenges`` (bytes32[], in draw order),
     ``challenge_names`` (string[], parallel) and ``verdict`` (true);
     ``rejections[r]`` with ``kind`` ("registration" | "inference"), ``what``,
     ``statement``, ``statement_bytes``, ``proof``, ``verdict`` (false) and
@@ -930,7 +975,12 @@ def sumkzg_proof_vectors() -> Json:
         chain_id=SUMKZG_CHAIN_ID, verifier=SUMKZG_VERIFIER, h_w=commitment.h_w, m=m, n=n
     )
     recorder = _RecordingTranscript(DOMAIN_REGISTRATION)
-    reg_proof = prove_registration(setup, commitment, weights, biases, reg, transcript=recorder)
+    # TESTS ONLY: the proofs' masks come from a deterministic source so that the file is
+    # reproducible; a real prover draws them from `secrets`.
+    mask_rng = random.Random(SEED + 9)
+    reg_proof = prove_registration(
+        setup, commitment, weights, biases, reg, transcript=recorder, rng=mask_rng
+    )
     replay = _RecordingTranscript(DOMAIN_REGISTRATION)
     verify_registration(setup, reg, reg_proof, transcript=replay)
     assert replay.drawn == recorder.drawn
@@ -950,16 +1000,49 @@ def sumkzg_proof_vectors() -> Json:
         job_id=rng.getrandbits(256),
     )
     recorder_inf = _RecordingTranscript(DOMAIN_INFERENCE)
-    inf_proof = prove_inference(setup, commitment, weights, biases, inf, transcript=recorder_inf)
+    inf_proof = prove_inference(
+        setup, commitment, weights, biases, inf, transcript=recorder_inf, rng=mask_rng
+    )
     replay_inf = _RecordingTranscript(DOMAIN_INFERENCE)
     verify_inference(setup, inf, inf_proof, transcript=replay_inf)
     assert replay_inf.drawn == recorder_inf.drawn
     limb = inf.layout
 
-    # Offset of the first sumcheck scalar: after C_W, C_BL, C_Mu, C_HW, C_HB / C_W, C_Limb,
-    # C_Mu, C_H (128 bytes each).
-    reg_sumcheck = 128 * (shape.k_w + 2 * shape.k_b + 1 + shape.k_hw)
-    inf_sumcheck = 128 * (shape.k_w + 2 * limb.k_l + 1)
+    reg_sections = _sections(
+        [
+            ("C_W", shape.k_w, 128),
+            ("C_BL", shape.k_b, 128),
+            ("C_Mu", 1, 128),
+            ("C_Lib", 1, 128),
+            ("C_Mk", 1, 128),
+            ("Gamma", 1, 32),
+            ("C_HW", shape.k_hw, 128),
+            ("C_HB", shape.k_b, 128),
+            ("sumcheck", 4 * shape.ell, 32),
+            ("evals", 7, 32),
+            *_opening_sections(),
+        ]
+    )
+    inf_sections = _sections(
+        [
+            ("C_W", shape.k_w, 128),
+            ("C_Limb", limb.k_l, 128),
+            ("C_Mu", 1, 128),
+            ("C_R", 1, 128),
+            ("C_Lib", 1, 128),
+            ("C_Mk", 1, 128),
+            ("Gamma", 1, 32),
+            ("C_H", limb.k_l, 128),
+            ("sumcheck", 4 * shape.ell, 32),
+            ("evals", 6, 32),
+            *_opening_sections(),
+        ]
+    )
+    reg_at = {str(sec["name"]): int(str(sec["offset"])) for sec in reg_sections}
+    inf_at = {str(sec["name"]): int(str(sec["offset"])) for sec in inf_sections}
+    assert reg_sections[-1]["offset"] + 4 * 128 == len(reg_proof)  # type: ignore[operator]
+    assert inf_sections[-1]["offset"] + 4 * 128 == len(inf_proof)  # type: ignore[operator]
+    reg_sumcheck, inf_sumcheck = reg_at["sumcheck"], inf_at["sumcheck"]
     y_plus = bytes([inf.y[0] + 1]) + inf.y[1:]
     rejected_cases: list[tuple[str, str, RegistrationStatement | InferenceStatement, bytes]] = [
         ("registration", "chain_id + 1", replace(reg, chain_id=reg.chain_id + 1), reg_proof),
@@ -971,11 +1054,31 @@ def sumkzg_proof_vectors() -> Json:
             _flip_scalar(reg_proof, reg_sumcheck),
         ),
         ("registration", "truncated by one byte", reg, reg_proof[:-1]),
+        ("registration", "Gamma + 1", reg, _flip_scalar(reg_proof, reg_at["Gamma"])),
+        ("registration", "s_G + 1", reg, _flip_scalar(reg_proof, reg_at["evals"] + 6 * 32)),
+        ("registration", "C_Lib = infinity", reg, _replace_point(reg_proof, reg_at["C_Lib"])),
+        ("registration", "C_Mk = infinity", reg, _replace_point(reg_proof, reg_at["C_Mk"])),
+        ("registration", "C_A = infinity", reg, _replace_point(reg_proof, reg_at["C_A"])),
+        ("registration", "C_Q = infinity", reg, _replace_point(reg_proof, reg_at["C_Q"])),
         ("inference", "y[0] + 1", replace(inf, y=y_plus), inf_proof),
         ("inference", "job_id + 1", replace(inf, job_id=inf.job_id + 1), inf_proof),
         ("inference", "sumcheck[0][3] + 1", inf, _flip_scalar(inf_proof, inf_sumcheck + 96)),
-        ("inference", "evals[0] + 1", inf, _flip_scalar(inf_proof, inf_sumcheck + 128 * shape.ell)),
+        ("inference", "evals[0] + 1", inf, _flip_scalar(inf_proof, inf_at["evals"])),
         ("inference", "extended by one byte", inf, inf_proof + b"\x00"),
+        ("inference", "Gamma + 1", inf, _flip_scalar(inf_proof, inf_at["Gamma"])),
+        ("inference", "M_k(u_lo) + 1", inf, _flip_scalar(inf_proof, inf_at["evals"] + 4 * 32)),
+        ("inference", "s_G + 1", inf, _flip_scalar(inf_proof, inf_at["evals"] + 5 * 32)),
+        (
+            "inference",
+            "libra_evals[0] + 1",
+            inf,
+            _flip_scalar(inf_proof, inf_at["libra_evals"]),
+        ),
+        ("inference", "C_R = infinity", inf, _replace_point(inf_proof, inf_at["C_R"])),
+        ("inference", "C_Lib = infinity", inf, _replace_point(inf_proof, inf_at["C_Lib"])),
+        ("inference", "C_Mk = infinity", inf, _replace_point(inf_proof, inf_at["C_Mk"])),
+        ("inference", "C_A = infinity", inf, _replace_point(inf_proof, inf_at["C_A"])),
+        ("inference", "C_Q = infinity", inf, _replace_point(inf_proof, inf_at["C_Q"])),
     ]
     rejections: list[Json] = []
     for kind, what, statement, proof in rejected_cases:
@@ -1016,6 +1119,7 @@ def sumkzg_proof_vectors() -> Json:
             },
             "proof": hex_bytes(reg_proof),
             "proof_length": len(reg_proof),
+            "sections": reg_sections,
             "challenges": [_scalar_hex(c) for c in recorder.drawn],
             "challenge_names": _named(recorder.drawn, shape.mu_i, shape.ell, inference=False),
             "verdict": True,
@@ -1039,6 +1143,7 @@ def sumkzg_proof_vectors() -> Json:
             },
             "proof": hex_bytes(inf_proof),
             "proof_length": len(inf_proof),
+            "sections": inf_sections,
             "challenges": [_scalar_hex(c) for c in recorder_inf.drawn],
             "challenge_names": _named(recorder_inf.drawn, shape.mu_i, shape.ell, inference=True),
             "verdict": True,

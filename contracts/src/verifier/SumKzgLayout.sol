@@ -24,7 +24,8 @@ uint256 constant CTX_ELL = 0x120;
 uint256 constant CTX_KRHO = 0x140;
 uint256 constant CTX_LIMBS = 0x160;
 uint256 constant CTX_TS = 0x180;
-/// @dev Number of opened polynomials (4 for inference, 5 for registration).
+/// @dev Number of opened polynomials P (4 for inference, 5 for registration); the proof carries
+///      P + 2 final evaluations (then M̃k(u_lo) and s_G).
 uint256 constant CTX_NPOLY = 0x1a0;
 /// @dev Challenges α, γ, ν, β, q, δ and the running sumcheck claim.
 uint256 constant CTX_ALPHA = 0x1c0;
@@ -34,7 +35,8 @@ uint256 constant CTX_BETA = 0x220;
 uint256 constant CTX_Q = 0x240;
 uint256 constant CTX_DELTA = 0x260;
 uint256 constant CTX_CLAIM = 0x280;
-/// @dev Absolute calldata offsets of the proof's sections (docs/proof-system.md §9).
+/// @dev Absolute calldata offsets of the proof's sections (docs/proof-system-zk.md Z9). CTX_N_R1
+///      is the byte length of the round-1 message, CTX_N_R2 the number of round-2 points.
 uint256 constant CTX_P_W = 0x2a0;
 uint256 constant CTX_P_R1 = 0x2c0;
 uint256 constant CTX_N_R1 = 0x2e0;
@@ -58,15 +60,27 @@ uint256 constant CTX_TAU2 = 0x9c0;
 uint256 constant CTX_U = 0xcc0;
 /// @dev The inference sub-table separator λ (drawn after α).
 uint256 constant CTX_LAMBDA = 0xfc0;
+/// @dev The Libra challenge ρ_L (drawn after γ) and the grand-sum challenge κ (after C_A).
+uint256 constant CTX_RHO_L = 0xfe0;
+uint256 constant CTX_KAPPA = 0x1000;
+/// @dev Calldata offsets of C_Lib (C_Mk and Γ follow it), of C_R (inference; 0 for registration),
+///      of C_A (C_Q follows it) and of the four Libra evaluations Lib̂(β) ‖ Â(β) ‖ Q̂(β) ‖ Â(ωβ).
+uint256 constant CTX_P_LIB = 0x1020;
+uint256 constant CTX_P_CR = 0x1040;
+uint256 constant CTX_P_CA = 0x1060;
+uint256 constant CTX_P_LE = 0x1080;
+/// @dev Intermediate values of the Libra identity (SumKzgRelations, 8 words).
+uint256 constant CTX_LIBRA = 0x10a0;
 /// @dev Size of the context. The memory after it is scratch (transcript buffer, tables, MSM input):
 ///      nothing may allocate memory while a context is in use.
-uint256 constant CTX_SIZE = 0xfe0;
+uint256 constant CTX_SIZE = 0x11a0;
 
 /// @dev CTX_KIND values.
 uint256 constant KIND_INFERENCE = 0;
 uint256 constant KIND_REGISTRATION = 1;
 
-/// @title Shapes and proof layout of SumKZG-ML v1 (docs/proof-system.md §3, §9)
+/// @title Shapes and proof layout of SumKZG-ML v2 (docs/proof-system.md §3, §9 with
+///        docs/proof-system-zk.md Z1, Z9)
 /// @notice Derives the padded sizes, chunk counts and limb counts of a layer and the offsets of every
 ///         section of a proof, and parses a partition's layer headers.
 library SumKzgLayout {
@@ -124,12 +138,14 @@ library SumKzgLayout {
             && shift >= 1 && shift <= MAX_SHIFT && act <= 1;
     }
 
-    /// @notice μ_i and μ_j of an m×n layer (§3): m' = 2^μ_i ≤ D/2, cpc = D/m' columns per chunk,
+    /// @notice μ_i and μ_j of an m×n layer (§3, Z1): m' = max(2, 2^⌈log₂ m⌉) = 2^μ_i ≤ D/2,
+    ///         cpc = D/m' columns per chunk,
     ///         n' = 2^μ_j = max(2^⌈log₂(cpc·K_W)⌉, 16). ok is false outside 1 ≤ m, n ≤ 65534, for
     ///         m' > D/2 (a chunk must hold a data column and its blinding column) or for ℓ > 24.
     function vars(uint256 m, uint256 n) internal pure returns (bool ok, uint256 muI, uint256 muJ) {
         if (m == 0 || n == 0 || m > MAX_DIM || n > MAX_DIM) return (false, 0, 0);
         muI = ceilLog2(m);
+        if (muI == 0) muI = 1; // m' ≥ 2 (Z1)
         if (muI >= LOG_D) return (false, 0, 0);
         muJ = LOG_D - muI + ceilLog2(weightChunks(n, muI)); // log₂ of 2^⌈log₂(cpc·K_W)⌉
         if (muJ < 4) muJ = 4; // n' ≥ 16
@@ -182,10 +198,11 @@ library SumKzgLayout {
             mstore(add(c, CTX_TS), add(256, shl(topBits, 1)))
             mstore(add(c, CTX_NPOLY), 4)
         }
-        proofLength = _inferenceSections(c, n, limbs << muI, proofOffset);
+        proofLength = _inferenceSections(c, n, (limbs + 2) << muI, proofOffset);
     }
 
-    /// @dev C_W[K_W] ‖ C_Limb[K_L] ‖ C_Mu ‖ C_H[K_L] ‖ ..., with K_L = ⌈m'·L/D⌉.
+    /// @dev C_W[K_W] ‖ C_Limb[K_L] ‖ C_Mu ‖ C_R ‖ C_Lib ‖ C_Mk ‖ Γ ‖ C_H[K_L] ‖ ..., with
+    ///      K_L = ⌈m'·(L+2)/D⌉ (Z1, Z9).
     function _inferenceSections(uint256 c, uint256 n, uint256 limbCells, uint256 proofOffset)
         private
         pure
@@ -194,8 +211,12 @@ library SumKzgLayout {
         uint256 kW = weightChunks(n, _get(c, CTX_MU_I));
         uint256 kL = chunks(limbCells);
         uint256 pR1 = proofOffset + 128 * kW;
-        uint256 pR2 = pR1 + 128 * (kL + 1);
-        _sections(c, proofOffset, pR1, kL + 1, pR2, kL);
+        uint256 pCR = pR1 + 128 * (kL + 1);
+        uint256 pR2 = pCR + 3 * 128 + 32;
+        assembly ("memory-safe") {
+            mstore(add(c, CTX_P_CR), pCR)
+        }
+        _sections(c, proofOffset, pR1, pR2 - pR1, pR2, kL);
         _poly(c, 0, proofOffset, kW); // W′
         _poly(c, 1, pR1, kL); // Limb
         _poly(c, 2, pR2, kL); // H
@@ -222,10 +243,13 @@ library SumKzgLayout {
             mstore(add(c, CTX_NPOLY), 5)
         }
         uint256 kW = weightChunks(n, muI); // = K_HW
-        uint256 kB = chunks(4 * (uint256(1) << muI));
+        uint256 kB = chunks(6 * (uint256(1) << muI)); // K_B = ⌈6m'/D⌉ (Z1)
         uint256 pR1 = proofOffset + 128 * kW;
-        uint256 pR2 = pR1 + 128 * (kB + 1);
-        _sections(c, proofOffset, pR1, kB + 1, pR2, kW + kB);
+        uint256 pR2 = pR1 + 128 * (kB + 3) + 32; // C_BL[K_B] ‖ C_Mu ‖ C_Lib ‖ C_Mk ‖ Γ
+        assembly ("memory-safe") {
+            mstore(add(c, CTX_P_CR), 0)
+        }
+        _sections(c, proofOffset, pR1, pR2 - pR1, pR2, kW + kB);
         _poly(c, 0, proofOffset, kW); // W′
         _poly(c, 1, pR1, kB); // BL
         _poly(c, 2, pR2, kW); // HW
@@ -268,26 +292,32 @@ library SumKzgLayout {
         }
     }
 
-    /// @dev Offsets of every section: C_W ‖ round 1 ‖ round 2 ‖ sumcheck[ℓ][4] ‖ evals[npoly] ‖
-    ///      folds[d−1] ‖ foldEvals[d][3] ‖ W[3].
-    function _sections(uint256 c, uint256 pW, uint256 pR1, uint256 nR1, uint256 pR2, uint256 nR2) private pure {
+    /// @dev Offsets of every section: C_W ‖ round 1 (`lenR1` bytes, ending C_Lib ‖ C_Mk ‖ Γ) ‖
+    ///      round 2 (`nR2` points) ‖ sumcheck[ℓ][4] ‖ evals[npoly + 2] ‖ C_A ‖ C_Q ‖ folds[d−1] ‖
+    ///      foldEvals[d][3] ‖ libraEvals[4] ‖ W[4] (Z9).
+    function _sections(uint256 c, uint256 pW, uint256 pR1, uint256 lenR1, uint256 pR2, uint256 nR2) private pure {
         assembly ("memory-safe") {
             mstore(add(c, CTX_P_W), pW)
             mstore(add(c, CTX_P_R1), pR1)
-            mstore(add(c, CTX_N_R1), nR1)
+            mstore(add(c, CTX_N_R1), lenR1)
+            mstore(add(c, CTX_P_LIB), sub(pR2, 288))
             mstore(add(c, CTX_P_R2), pR2)
             mstore(add(c, CTX_N_R2), nR2)
             let pSc := add(pR2, shl(7, nR2))
             mstore(add(c, CTX_P_SC), pSc)
             let pEv := add(pSc, shl(7, mload(add(c, CTX_ELL))))
             mstore(add(c, CTX_P_EV), pEv)
-            let pFold := add(pEv, shl(5, mload(add(c, CTX_NPOLY))))
+            let pCa := add(pEv, shl(5, add(mload(add(c, CTX_NPOLY)), 2)))
+            mstore(add(c, CTX_P_CA), pCa)
+            let pFold := add(pCa, 256)
             mstore(add(c, CTX_P_FOLD), pFold)
             let pFe := add(pFold, mul(128, FOLDS))
             mstore(add(c, CTX_P_FE), pFe)
-            let pWq := add(pFe, mul(96, LOG_D))
+            let pLe := add(pFe, mul(96, LOG_D))
+            mstore(add(c, CTX_P_LE), pLe)
+            let pWq := add(pLe, 128)
             mstore(add(c, CTX_P_WQ), pWq)
-            mstore(add(c, CTX_P_END), add(pWq, 384))
+            mstore(add(c, CTX_P_END), add(pWq, 512))
         }
     }
 

@@ -7,7 +7,9 @@ import {
     CTX_ALPHA,
     CTX_CLAIM,
     CTX_ELL,
+    CTX_BETA,
     CTX_GAMMA,
+    CTX_KAPPA,
     CTX_KIND,
     CTX_KRHO,
     CTX_LAMBDA,
@@ -16,9 +18,13 @@ import {
     CTX_MU_I,
     CTX_MU_J,
     CTX_MULT,
+    CTX_LIBRA,
     CTX_N,
+    CTX_NPOLY,
     CTX_P_EV,
+    CTX_P_LE,
     CTX_PV,
+    CTX_RHO_L,
     CTX_SHIFT,
     CTX_SIZE,
     CTX_TAU,
@@ -29,12 +35,14 @@ import {
     SumKzgLayout
 } from "./SumKzgLayout.sol";
 
-/// @title The final sumcheck check of SumKZG-ML v1 (docs/proof-system.md §4, §5, §7 step 5)
-/// @notice Computes the verifier's public values at the sumcheck point u (eq(τ, u_i), eq(τ″, u),
-///         the MLEs of x′, y′, σ, the column vectors and Tα) and checks F(u) = claim from the
-///         prover's final evaluations. Every public MLE costs O(its support): eq tables are split
-///         in a low and a high half, the column vectors live in the first 16 columns, Tα needs one
-///         inversion.
+/// @title The final sumcheck check of SumKZG-ML v2 (docs/proof-system.md §4, §5, §7 step 5 with
+///        docs/proof-system-zk.md Z3–Z5)
+/// @notice Computes the verifier's public values at the sumcheck point u (eq(τ, u_i), eq(τ″_i, u_i),
+///         the restricted column sums ẽ″ / ẽW″, ẽB″ of Z3, the MLEs of x′, y′, σ, the column
+///         vectors and Tα), checks claim = F(u) + ρ_L·s_G from the prover's final evaluations, and
+///         the Libra identity T(β) = Q̂(β)·Z_H(β) of Z5 with the opened Libra evaluations. Every
+///         public MLE costs O(its support): eq tables are split in a low and a high half, the column
+///         vectors live in the first 16 columns; Tα and the Libra identity share one inversion.
 /// @dev Public values are kept in the context at CTX_PV + 32·slot; the scratch memory after the
 ///      context holds the tables.
 library SumKzgRelations {
@@ -42,11 +50,12 @@ library SumKzgRelations {
 
     // Public value slots (both relations).
     uint256 private constant PV_EQ_TAU = 0x00;
-    uint256 private constant PV_EQ_TAU2 = 0x20;
+    uint256 private constant PV_EQ_TAU2 = 0x20; // eq(τ″_i, u_i) over the row variables (Z3)
     uint256 private constant PV_TALPHA = 0x40;
     // Inference.
     uint256 private constant PV_X = 0x60;
     uint256 private constant PV_YS = 0x80; // δ0·ỹ′ + cu·Limb·σ̃
+    uint256 private constant PV_E2 = 0xa0; // ẽ″(u_j) = Σ_{j<L} eq(τ″_j, j)·eq(u_j, j)
     uint256 private constant PV_D0 = 0xc0;
     uint256 private constant PV_CRHO = 0xe0;
     uint256 private constant PV_CU = 0x100;
@@ -57,8 +66,21 @@ library SumKzgRelations {
     uint256 private constant PV_SELB = 0x80;
     uint256 private constant PV_DN = 0xa0;
     uint256 private constant PV_CB = 0xc0;
+    uint256 private constant PV_EW2 = 0xe0; // ẽW″(u_j) = Σ_{c<n} eq(τ″_j, pos(c))·eq(u_j, pos(c))
+    uint256 private constant PV_EB2 = 0x100; // ẽB″(u_j) = Σ_{j<4} eq(τ″_j, j)·eq(u_j, j)
 
-    /// @notice Whether F(u) equals the final sumcheck claim.
+    // The Libra identity (Z5): ω, ω^{N−1} = ω^127, 1/N; intermediates at CTX_LIBRA + slot.
+    uint256 private constant OMEGA = 0x6898111413588742b7c68b4d7fdd60d098d0caac87f5713c5130c2c1660125be;
+    uint256 private constant OMEGA_LAST = 0x60c7efec34093e9a725ce48f79bf9cd60081066e578d78bf6207cd2f20df9d12;
+    uint256 private constant INV_N = 0x7305cc04834a424da2d36457f98e9455491628baf9fe5f4701ffffff02000001;
+    uint256 private constant LIB_Z = 0x00; // Z_H(β) = β^N − 1
+    uint256 private constant LIB_NUM = 0x20; // Σ_{k<4ℓ} w(ω^k)·ω^k/(β − ω^k) = LIB_NUM / LIB_DEN
+    uint256 private constant LIB_DEN = 0x40;
+    uint256 private constant LIB_D0 = 0x60; // β − 1
+    uint256 private constant LIB_DLAST = 0x80; // β − ω^{N−1}
+
+    /// @notice Whether the final sumcheck claim equals F(u) + ρ_L·s_G and the Libra identity holds
+    ///         at β (false for β^N = 1 or a table value α).
     /// @param c The context, after every challenge was drawn.
     /// @param xOffset Calldata offset of x (inference only).
     /// @param yOffset Calldata offset of y (inference only).
@@ -72,28 +94,138 @@ library SumKzgRelations {
             kind := mload(add(c, CTX_KIND))
         }
         _store(c, PV_EQ_TAU, FieldMath.eqPoints(c + CTX_TAU, c + CTX_U, muI));
-        _store(c, PV_EQ_TAU2, FieldMath.eqPoints(c + CTX_TAU2, c + CTX_U, ell));
-        if (!_tAlpha(c, ell)) return false;
+        _store(c, PV_EQ_TAU2, FieldMath.eqPoints(c + CTX_TAU2, c + CTX_U, muI));
+        if (!_tAlphaAndLibra(c, ell)) return false;
+        uint256 f;
         if (kind == KIND_INFERENCE) {
             _inferencePublic(c, xOffset, yOffset);
-            return _inferenceF(c) == _load(c, CTX_CLAIM);
+            f = _inferenceF(c);
+        } else {
+            _registrationPublic(c);
+            f = _registrationF(c);
         }
-        _registrationPublic(c);
-        return _registrationF(c) == _load(c, CTX_CLAIM);
+        uint256 masked;
+        assembly ("memory-safe") {
+            // + ρ_L·s_G, s_G the last final evaluation (index P + 1).
+            let sG := calldataload(add(mload(add(c, CTX_P_EV)), shl(5, add(mload(add(c, CTX_NPOLY)), 1))))
+            masked := addmod(f, mulmod(mload(add(c, CTX_RHO_L)), sG, R), R)
+        }
+        return masked == _load(c, CTX_CLAIM);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The Libra identity (Z5)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The Libra identity alone, as `finalCheck` runs it (for tests: u, ℓ, β, κ, the final
+    ///         evaluations' offset and P, and the Libra evaluations' offset set in the context).
+    function libraCheck(uint256 c, uint256 ell) internal view returns (bool) {
+        if (!_libraFraction(c, ell)) return false;
+        uint256 x = mulmod(
+            mulmod(_load(c, CTX_LIBRA + LIB_DEN), _load(c, CTX_LIBRA + LIB_D0), R), _load(c, CTX_LIBRA + LIB_DLAST), R
+        );
+        return _libraIdentity(c, FieldMath.inverse(x));
+    }
+
+    /// @dev T̃α(u) into PV_TALPHA and the Libra identity, with one inversion for both; false if
+    ///      β^N = 1, α is a table value (the table is undefined) or the identity fails.
+    function _tAlphaAndLibra(uint256 c, uint256 ell) private view returns (bool) {
+        if (!_libraFraction(c, ell)) return false;
+        (uint256 num, uint256 den) = _tAlpha(c, ell);
+        if (den == 0) return false;
+        // One inversion for 1/den and 1/X, X = LIB_DEN·LIB_D0·LIB_DLAST (all non-zero as β ∉ H).
+        uint256 x = mulmod(
+            mulmod(_load(c, CTX_LIBRA + LIB_DEN), _load(c, CTX_LIBRA + LIB_D0), R), _load(c, CTX_LIBRA + LIB_DLAST), R
+        );
+        uint256 inv = FieldMath.inverse(mulmod(den, x, R));
+        _store(c, PV_TALPHA, mulmod(mulmod(num, x, R), inv, R));
+        return _libraIdentity(c, mulmod(den, inv, R));
+    }
+
+    /// @dev Z_H(β) = β^N − 1 (false if 0: β ∈ H), and Σ_{k<4ℓ} w(ω^k)·ω^k/(β − ω^k) as one fraction
+    ///      LIB_NUM / LIB_DEN (w(ω^{4(v−1)+e}) = u_v^e), β − 1 and β − ω^{N−1}, at CTX_LIBRA.
+    function _libraFraction(uint256 c, uint256 ell) private pure returns (bool ok) {
+        assembly ("memory-safe") {
+            let r := R
+            let beta := mload(add(c, CTX_BETA))
+            let t := beta
+            for { let i := 0 } lt(i, 7) { i := add(i, 1) } { t := mulmod(t, t, r) }
+            let z := addmod(t, sub(r, 1), r)
+            ok := iszero(iszero(z))
+            let lib := add(c, CTX_LIBRA)
+            mstore(add(lib, LIB_Z), z)
+            let num := 0
+            let den := 1
+            let wk := 1 // ω^k
+            let u := add(c, CTX_U)
+            for { let end := add(u, shl(5, ell)) } lt(u, end) { u := add(u, 0x20) } {
+                let uv := mload(u)
+                let pw := 1 // u_v^e
+                for { let e := 0 } lt(e, 4) { e := add(e, 1) } {
+                    let d := addmod(beta, sub(r, wk), r)
+                    num := addmod(mulmod(num, d, r), mulmod(mulmod(pw, wk, r), den, r), r)
+                    den := mulmod(den, d, r)
+                    pw := mulmod(pw, uv, r)
+                    wk := mulmod(wk, OMEGA, r)
+                }
+            }
+            mstore(add(lib, LIB_NUM), num)
+            mstore(add(lib, LIB_DEN), den)
+            mstore(add(lib, LIB_D0), addmod(beta, sub(r, 1), r))
+            mstore(add(lib, LIB_DLAST), addmod(beta, sub(r, OMEGA_LAST), r))
+        }
+    }
+
+    /// @dev T(β) = Q̂(β)·Z_H(β) with w(β) = (Z_H(β)/N)·LIB_NUM/LIB_DEN, L_0(β) = Z_H(β)/(N·(β − 1)),
+    ///      L_{N−1}(β) = ω^{N−1}·Z_H(β)/(N·(β − ω^{N−1})) and
+    ///      T(β) = L_0·Â(β) + κ·(β − ω^{N−1})·(Â(ωβ) − Â(β) − Lib̂(β)·w(β))
+    ///             + κ²·L_{N−1}·(Â(β) + Lib̂(β)·w(β) − s_G).
+    /// @param invX 1/(LIB_DEN·LIB_D0·LIB_DLAST).
+    function _libraIdentity(uint256 c, uint256 invX) private pure returns (bool ok) {
+        uint256 lib = c + CTX_LIBRA;
+        assembly ("memory-safe") {
+            let r := R
+            let den := mload(add(lib, LIB_DEN))
+            let d0 := mload(add(lib, LIB_D0))
+            let dLast := mload(add(lib, LIB_DLAST))
+            let zn := mulmod(mload(add(lib, LIB_Z)), INV_N, r)
+            // w(β), L_0(β), L_{N−1}(β) over the slots LIB_NUM, LIB_DEN, LIB_D0.
+            mstore(
+                add(lib, LIB_NUM),
+                mulmod(mulmod(zn, mload(add(lib, LIB_NUM)), r), mulmod(invX, mulmod(d0, dLast, r), r), r)
+            )
+            mstore(add(lib, LIB_DEN), mulmod(zn, mulmod(invX, mulmod(den, dLast, r), r), r))
+            mstore(add(lib, LIB_D0), mulmod(mulmod(OMEGA_LAST, zn, r), mulmod(invX, mulmod(den, d0, r), r), r))
+        }
+        assembly ("memory-safe") {
+            let r := R
+            let le := mload(add(c, CTX_P_LE))
+            let aB := calldataload(add(le, 0x20))
+            let libW := mulmod(calldataload(le), mload(add(lib, LIB_NUM)), r)
+            let kappa := mload(add(c, CTX_KAPPA))
+            let t := mulmod(mload(add(lib, LIB_DEN)), aB, r)
+            let s := addmod(calldataload(add(le, 0x60)), sub(r, addmod(aB, libW, r)), r)
+            t := addmod(t, mulmod(mulmod(kappa, mload(add(lib, LIB_DLAST)), r), s, r), r)
+            s := calldataload(add(mload(add(c, CTX_P_EV)), shl(5, add(mload(add(c, CTX_NPOLY)), 1)))) // s_G
+            s := addmod(addmod(aB, libW, r), sub(r, s), r)
+            t := addmod(t, mulmod(mulmod(mulmod(kappa, kappa, r), mload(add(lib, LIB_D0)), r), s, r), r)
+            ok := eq(t, mulmod(calldataload(add(le, 0x40)), mload(add(lib, LIB_Z)), r))
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
     // Public values
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev T̃α(u) = Σ_{f<TS} eq(u, f)/(α − t_f), accumulated as one fraction N/D (one inversion).
+    /// @dev T̃α(u) = Σ_{f<TS} eq(u, f)/(α − t_f), returned as one fraction (N, D) (the caller
+    ///      inverts D together with the Libra identity's denominators).
     ///      t_f = f for f < 256 and, for inference, t_f = λ + (f − 256) above (§3); f has bT = 8 or 9
     ///      bits and eq(u, f) = w[f mod 8]·wLo[(f div 8) mod 8]·wHi[f div 64]·Π_{v>bT}(1 − u_v).
     ///      Eight consecutive entries f0 + i share a = α − t_{f0}: Σ_i w_i/(a − i) = P(a)/Q(a) with
     ///      Q(a) = Π_{i<8}(a − i) = t(t + 6)(t + 10)(t + 12), t = a(a − 7), and P of degree 7 whose
     ///      coefficients are fixed combinations of the w_i (`_groupCoefficients`): 14 mulmods per 8
     ///      entries instead of 20.
-    function _tAlpha(uint256 c, uint256 ell) private view returns (bool) {
+    function _tAlpha(uint256 c, uint256 ell) private pure returns (uint256, uint256) {
         uint256 ts = _load(c, CTX_TS);
         uint256 bT = ts > 256 ? 9 : 8;
         uint256 u = c + CTX_U;
@@ -112,10 +244,7 @@ library SumKzgRelations {
             mstore(add(w, 0x400), add(addmod(alpha, sub(r, mload(add(c, CTX_LAMBDA))), r), add(r, 256)))
         }
         (uint256 num, uint256 den) = _tAlphaSum(ts, w);
-        if (den == 0) return false; // α is a table value: the table is undefined
-        uint256 z = FieldMath.eqZero(u + 32 * bT, ell - bT);
-        _store(c, PV_TALPHA, mulmod(mulmod(z, num, R), FieldMath.inverse(den), R));
-        return true;
+        return (mulmod(FieldMath.eqZero(u + 32 * bT, ell - bT), num, R), den);
     }
 
     /// @dev The fraction N/D of `_tAlpha` over the scratch it prepared at `w`.
@@ -214,10 +343,11 @@ library SumKzgRelations {
         FieldMath.eqTable(tHi, w + 32 * a, muJ - a);
         uint256 dot = _xDot(c, xOffset, tLo, tHi, a);
         uint256 n = _load(c, CTX_N);
-        (uint256 selW, uint256 dn) = _weightColumns(w, SumKzgLayout.LOG_D - _load(c, CTX_MU_I), muJ, n);
+        (uint256 selW, uint256 dn) = _weightColumns(0, w, SumKzgLayout.LOG_D - _load(c, CTX_MU_I), muJ, n);
         dot = addmod(dot, R - mulmod(128, selW, R), R);
         _store(c, PV_X, addmod(dot, dn, R));
         _columns(c, tLo, _load(tHi, 0));
+        _inferenceRestricted(c, w, muJ);
     }
 
     /// @dev Σ_{j<n} (x_j + 128)·eq(u_j, pos(j)) over x's bytes in blocks that share one high table
@@ -277,47 +407,65 @@ library SumKzgRelations {
         }
     }
 
-    /// @dev selW̃(u_j) = Σ_{j<n} eq(u_j, pos(j)) and δñ(u_j) = eq(u_j, pos(n)) in O(μ_j) (§4). With
-    ///      F = ⌊n/g⌋ and r = n mod g, pos(n) = 2^b·F + r: the data columns are the first g columns
-    ///      of each chunk column group κ < F and the first r of group F, so with e_hi, S_hi the eq
-    ///      and prefix sums over the chunk variables u_{b..} and e_lo, S_lo those over the low
-    ///      variables u_{..b} (Σ over a whole group is 1 − eq(u_{..b}, g) = 1 − Π_{v<b} u_v):
-    ///      selW̃ = S_hi(F)·(1 − Π_{v<b} u_v) + e_hi(F)·S_lo(r), δñ = e_hi(F)·e_lo(r).
-    function _weightColumns(uint256 w, uint256 b, uint256 muJ, uint256 n)
+    /// @dev selW̃(u_j) = Σ_{j<n} eq(u_j, pos(j)) and δñ(u_j) = eq(u_j, pos(n)) in O(μ_j) (§4); with
+    ///      `t` ≠ 0 (the point τ″_j, Z3) every eq(u_j, f) is replaced by eq(τ″_j, f)·eq(u_j, f), so
+    ///      the first value is ẽW″(u_j). With F = ⌊n/g⌋ and r = n mod g, pos(n) = 2^b·F + r: the data
+    ///      columns are the first g columns of each chunk column group κ < F and the first r of group
+    ///      F, so with e_hi, S_hi the term and prefix sums over the chunk variables u_{b..} and e_lo,
+    ///      S_lo those over the low variables u_{..b} (the sum over a whole group less its blinding
+    ///      column g is T_lo − Π_{v<b} a_v, T_lo = Π_{v<b}(a_v + b_v), = 1 − Π_{v<b} u_v when t = 0):
+    ///      sum = S_hi(F)·(T_lo − Π_{v<b} a_v) + e_hi(F)·S_lo(r), δñ = e_hi(F)·e_lo(r).
+    function _weightColumns(uint256 t, uint256 w, uint256 b, uint256 muJ, uint256 n)
         private
         pure
         returns (uint256 selW, uint256 dn)
     {
+        uint256 g = (uint256(1) << b) - 1;
+        uint256 full = n / g;
+        (uint256 sHi, uint256 eHi,,) = _walk(t == 0 ? 0 : t + 32 * b, w + 32 * b, muJ - b, full);
+        (uint256 sLo, uint256 eLo, uint256 ones, uint256 total) = _walk(t, w, b, n - full * g);
+        selW = addmod(mulmod(sHi, addmod(total, R - ones, R), R), mulmod(eHi, sLo, R), R);
+        dn = mulmod(eHi, eLo, R);
+    }
+
+    /// @dev Over `mu` variables with a_v = w_v, b_v = 1 − w_v (t = 0) or a_v = t_v·w_v,
+    ///      b_v = (1 − t_v)(1 − w_v) (the point t ≠ 0) and term(f) = Π_v (f_v ? a_v : b_v) (eq(w, f),
+    ///      or eq(t, f)·eq(w, f)): sum = Σ_{f<k} term(f), atK = term(k), ones = Π_v a_v,
+    ///      total = Π_v (a_v + b_v). From the lowest bit up, over the first v variables: a 1 bit of
+    ///      k takes every f with bit v clear (b_v·total so far) plus those with it set and below k
+    ///      (a_v·sum so far); a 0 bit only the latter with b_v (the free low bits sum to `total`,
+    ///      which is 1 only for t = 0).
+    function _walk(uint256 t, uint256 w, uint256 mu, uint256 k)
+        private
+        pure
+        returns (uint256 sum, uint256 atK, uint256 ones, uint256 total)
+    {
         assembly ("memory-safe") {
-            // Σ_{f<k} eq(p, f), eq(p, k) and Π_v p_v over mu variables at p: walking the bits of k
-            // from the top, every 1 bit adds the prefix times (1 − p_v).
-            function walk(p, mu, k) -> sum, prefix, ones {
-                prefix := 1
-                ones := 1
-                for { let v := mu } gt(v, 0) {} {
-                    v := sub(v, 1)
-                    let x := mload(add(p, shl(5, v)))
-                    ones := mulmod(ones, x, R)
-                    let omx := addmod(1, sub(R, x), R)
-                    switch and(shr(v, k), 1)
-                    case 1 {
-                        sum := addmod(sum, mulmod(prefix, omx, R), R)
-                        prefix := mulmod(prefix, x, R)
-                    }
-                    default { prefix := mulmod(prefix, omx, R) }
+            let r := R
+            atK := 1
+            ones := 1
+            total := 1
+            for { let v := 0 } lt(v, mu) { v := add(v, 1) } {
+                let x := mload(add(w, shl(5, v)))
+                let a := x
+                let bv := addmod(1, sub(r, x), r)
+                if t {
+                    let y := mload(add(t, shl(5, v)))
+                    a := mulmod(x, y, r)
+                    bv := mulmod(bv, addmod(1, sub(r, y), r), r)
                 }
+                switch and(shr(v, k), 1)
+                case 1 {
+                    sum := addmod(mulmod(bv, total, r), mulmod(a, sum, r), r)
+                    atK := mulmod(atK, a, r)
+                }
+                default {
+                    sum := mulmod(bv, sum, r)
+                    atK := mulmod(atK, bv, r)
+                }
+                ones := mulmod(ones, a, r)
+                total := mulmod(total, addmod(a, bv, r), r)
             }
-            {
-                let g := sub(shl(b, 1), 1)
-                let full := div(n, g)
-                n := sub(n, mul(full, g)) // r
-                let sHi, eHi, unused := walk(add(w, shl(5, b)), sub(muJ, b), full)
-                selW := sHi
-                dn := eHi
-            }
-            let sLo, eLo, ones := walk(w, b, n)
-            selW := addmod(mulmod(selW, addmod(1, sub(R, ones), R), R), mulmod(dn, sLo, R), R)
-            dn := mulmod(dn, eLo, R)
         }
     }
 
@@ -376,14 +524,31 @@ library SumKzgRelations {
         _store(c, PV_TOP, mulmod(_load(tLo, 32 * (kRho - 1)), h0, R));
     }
 
-    /// @dev selW, δn (closed forms, `_weightColumns`), selB and cb (first 4 columns) at u_j.
+    /// @dev ẽ″(u_j) = Σ_{j<L} eq(τ″_j, j)·eq(u_j, j) (Z3) over the column point `w` = u_j.
+    function _inferenceRestricted(uint256 c, uint256 w, uint256 muJ) private pure {
+        (uint256 e2,,,) = _walk(c + CTX_TAU2 + 32 * _load(c, CTX_MU_I), w, muJ, _load(c, CTX_LIMBS));
+        _store(c, PV_E2, e2);
+    }
+
+    /// @dev ẽW″(u_j) and ẽB″(u_j) (Z3) over the column point `w` = u_j.
+    function _registrationRestricted(uint256 c, uint256 w, uint256 muI, uint256 muJ) private pure {
+        uint256 tau2j = c + CTX_TAU2 + 32 * muI;
+        (uint256 ew2,) = _weightColumns(tau2j, w, SumKzgLayout.LOG_D - muI, muJ, _load(c, CTX_N));
+        _store(c, PV_EW2, ew2);
+        (uint256 eb2,,,) = _walk(tau2j, w, muJ, 4);
+        _store(c, PV_EB2, eb2);
+    }
+
+    /// @dev selW, δn (closed forms, `_weightColumns`), selB and cb (first 4 columns) at u_j, and
+    ///      the restricted sums of Z3.
     function _registrationPublic(uint256 c) private pure {
         uint256 muI = _load(c, CTX_MU_I);
         uint256 muJ = _load(c, CTX_MU_J);
         uint256 w = c + CTX_U + 32 * muI;
-        (uint256 selW, uint256 dn) = _weightColumns(w, SumKzgLayout.LOG_D - muI, muJ, _load(c, CTX_N));
+        (uint256 selW, uint256 dn) = _weightColumns(0, w, SumKzgLayout.LOG_D - muI, muJ, _load(c, CTX_N));
         _store(c, PV_SELW, selW);
         _store(c, PV_DN, dn);
+        _registrationRestricted(c, w, muI, muJ);
         uint256 t = c + CTX_SIZE;
         FieldMath.eqTable(t, w, 2);
         uint256 z = FieldMath.eqZero(w + 64, muJ - 2);
@@ -523,7 +688,7 @@ library SumKzgRelations {
     // F(u)
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev F = eq(τ,i)·A + γ·B1 + γ²·eq(τ″,(i,j))·B2 (§5) from the evaluations W′, Limb, H, Mu.
+    /// @dev F = eq(τ,i)·A + γ·B1 + γ²·B2 (§5, B2 as in Z3) from the evaluations Ŵ, Limb, H, Mu.
     function _inferenceF(uint256 c) private pure returns (uint256 f) {
         uint256 aTerm = _inferenceA(c);
         assembly ("memory-safe") {
@@ -539,11 +704,11 @@ library SumKzgRelations {
                     sub(r, mulmod(calldataload(add(ev, 0x60)), mload(add(pv, PV_TALPHA)), r)),
                     r
                 )
-            // B2 = H·(α − Limb − λ·top) − sel
+            // B2 = eq(τ″_i, u_i)·ẽ″(u_j)·(H·(α − Limb − λ·top) − 1) (Z3)
             let t :=
                 addmod(calldataload(add(ev, 0x20)), mulmod(mload(add(c, CTX_LAMBDA)), mload(add(pv, PV_TOP)), r), r)
             t := addmod(mload(add(c, CTX_ALPHA)), sub(r, t), r)
-            let b2 := addmod(mulmod(hEv, t, r), sub(r, sel), r)
+            let b2 := mulmod(mload(add(pv, PV_E2)), addmod(mulmod(hEv, t, r), sub(r, 1), r), r)
             let gamma := mload(add(c, CTX_GAMMA))
             f := mulmod(mload(add(pv, PV_EQ_TAU)), aTerm, r)
             f := addmod(f, mulmod(gamma, b1, r), r)
@@ -567,7 +732,7 @@ library SumKzgRelations {
         }
     }
 
-    /// @dev F = eq(τ,i)·A_R + γ·B1 + γ²·eq(τ″,(i,j))·B2W + γ³·eq(τ″,(i,j))·B2B (§4) from the
+    /// @dev F = eq(τ,i)·A_R + γ·B1 + γ²·B2W + γ³·B2B (§4, B2W and B2B as in Z3) from the
     ///      evaluations W′, BL, HW, HB, Mu.
     function _registrationF(uint256 c) private pure returns (uint256 f) {
         uint256 b2 = _registrationB2(c);
@@ -585,13 +750,14 @@ library SumKzgRelations {
             t := addmod(t, sub(r, mulmod(calldataload(add(ev, 0x80)), mload(add(pv, PV_TALPHA)), r)), r)
             let gamma := mload(add(c, CTX_GAMMA))
             f := addmod(f, mulmod(gamma, t, r), r)
-            // γ²·eq(τ″, u)·(B2W + γ·B2B)
+            // γ²·eq(τ″_i, u_i)·(ẽW″·(…) + γ·ẽB″·(…))
             t := mulmod(mulmod(gamma, gamma, r), mload(add(pv, PV_EQ_TAU2)), r)
             f := addmod(f, mulmod(t, b2, r), r)
         }
     }
 
-    /// @dev B2W + γ·B2B with B2W = HW·(α − W′ − 128) − selW and B2B = HB·(α − BL) − selB at u.
+    /// @dev ẽW″·(HW·(α − W′ − 128) − 1) + γ·ẽB″·(HB·(α − BL) − 1) at u (B2W + γ·B2B of Z3 without
+    ///      their common factor eq(τ″_i, u_i)).
     function _registrationB2(uint256 c) private pure returns (uint256 b2) {
         assembly ("memory-safe") {
             let r := R
@@ -599,9 +765,11 @@ library SumKzgRelations {
             let ev := mload(add(c, CTX_P_EV))
             let alpha := mload(add(c, CTX_ALPHA))
             let t := addmod(alpha, sub(r, addmod(calldataload(ev), 128, r)), r)
-            let b2w := addmod(mulmod(calldataload(add(ev, 0x40)), t, r), sub(r, mload(add(pv, PV_SELW))), r)
+            let b2w := addmod(mulmod(calldataload(add(ev, 0x40)), t, r), sub(r, 1), r)
+            b2w := mulmod(mload(add(pv, PV_EW2)), b2w, r)
             t := addmod(alpha, sub(r, calldataload(add(ev, 0x20))), r)
-            let b2b := addmod(mulmod(calldataload(add(ev, 0x60)), t, r), sub(r, mload(add(pv, PV_SELB))), r)
+            let b2b := addmod(mulmod(calldataload(add(ev, 0x60)), t, r), sub(r, 1), r)
+            b2b := mulmod(mload(add(pv, PV_EB2)), b2b, r)
             b2 := addmod(b2w, mulmod(mload(add(c, CTX_GAMMA)), b2b, r), r)
         }
     }

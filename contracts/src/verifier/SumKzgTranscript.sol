@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {CTX_SIZE, CTX_STATE} from "./SumKzgLayout.sol";
 
-/// @title The Fiat–Shamir transcript of SumKZG-ML v1 (docs/proof-system.md §6)
+/// @title The Fiat–Shamir transcript of SumKZG-ML v2 (docs/proof-system.md §6, docs/proof-system-zk.md Z0, Z8)
 /// @notice A Keccak-256 sponge with a 32-byte state, kept in the context at `c + CTX_STATE`; the
 ///         scratch memory after the context is the hashing buffer.
 ///         * init(domain): state = keccak256(domain);
@@ -14,10 +14,10 @@ import {CTX_SIZE, CTX_STATE} from "./SumKzgLayout.sol";
 ///      same absorb and challenge in one assembly block (for gas) for everything after it. The tests
 ///      hold both to the Python transcript (golden vectors, and every challenge of the proof vectors).
 library SumKzgTranscript {
-    /// @notice keccak256("SUMKZG-ML/v1/inference"): the initial state of an inference transcript.
-    bytes32 internal constant INFERENCE_DOMAIN = keccak256("SUMKZG-ML/v1/inference");
-    /// @notice keccak256("SUMKZG-ML/v1/registration"): the initial state of a registration transcript.
-    bytes32 internal constant REGISTRATION_DOMAIN = keccak256("SUMKZG-ML/v1/registration");
+    /// @notice keccak256("SUMKZG-ML/v2/inference"): the initial state of an inference transcript.
+    bytes32 internal constant INFERENCE_DOMAIN = keccak256("SUMKZG-ML/v2/inference");
+    /// @notice keccak256("SUMKZG-ML/v2/registration"): the initial state of a registration transcript.
+    bytes32 internal constant REGISTRATION_DOMAIN = keccak256("SUMKZG-ML/v2/registration");
 
     /// @notice Tag of the statement bytes.
     uint8 internal constant TAG_STATEMENT = 0x00;
@@ -33,8 +33,12 @@ library SumKzgTranscript {
     uint8 internal constant TAG_FOLDS = 0x05;
     /// @notice Tag of the fold evaluations.
     uint8 internal constant TAG_FOLD_EVALS = 0x06;
-    /// @notice Tag of the quotient witnesses W_0..W_2.
+    /// @notice Tag of the quotient witnesses W_0..W_3.
     uint8 internal constant TAG_WITNESSES = 0x07;
+    /// @notice Tag of the Libra grand-sum commitment C_A.
+    uint8 internal constant TAG_GRAND_SUM = 0x08;
+    /// @notice Tag of the Libra quotient commitment C_Q.
+    uint8 internal constant TAG_LIBRA_QUOTIENT = 0x09;
 
     uint256 private constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
     uint256 private constant TWO_256 = 0x1824b159acc5056f998c4fefecbc4ff55884b7fa0003480200000001fffffffe;

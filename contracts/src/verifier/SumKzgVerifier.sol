@@ -8,11 +8,13 @@ import {SumKzgProtocol} from "./SumKzgProtocol.sol";
 import {SumKzgTranscript} from "./SumKzgTranscript.sol";
 
 /// @title SumKzgVerifier
-/// @notice The on-chain verifier of SumKZG-ML v1 (docs/proof-system.md, normative): proofs that a
-///         sensitive partition of one QLinear layer maps its public input to its public output,
-///         against a weight commitment H_W whose well-formedness (int8 weights, int32 bias) was
-///         proven here once with `registerCommitment`. Both transcripts bind `block.chainid` and
-///         this contract's address.
+/// @notice The on-chain verifier of SumKZG-ML v2 (docs/proof-system.md with the zero-knowledge delta
+///         docs/proof-system-zk.md, normative): proofs that a sensitive partition of one QLinear
+///         layer maps its public input to its public output, against a weight commitment H_W whose
+///         well-formedness (int8 weights, int32 bias) was proven here once with
+///         `registerCommitment`. Both transcripts bind `block.chainid` and this contract's address.
+///         Both proofs are zero knowledge (Libra-masked sumcheck, masked evaluations, Gemini mask);
+///         there is no v1 path.
 /// @dev Setup: the Ethereum KZG ceremony transcript shipped in npm c-kzg (SETUP_ID is the sha256 of
 ///      the file); the contract holds G[0] = [1]₁, H0 = [1]₂ and H1 = [τ]₂ (see Bls12381).
 contract SumKzgVerifier is IProofVerifier {
@@ -40,11 +42,12 @@ contract SumKzgVerifier is IProofVerifier {
     // Registration
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Verifies the well-formedness proof of an m×n weight commitment (§4) and records it.
+    /// @notice Verifies the well-formedness proof of an m×n weight commitment (§4, Z1–Z10) and
+    ///         records it.
     ///         The commitment H_W is keccak256 of the proof's C_W section.
     /// @param m Rows (the layer's output width).
     /// @param n Columns (the layer's input width).
-    /// @param proof The registration proof (§9).
+    /// @param proof The registration proof (Z9).
     /// @return weightCommitment H_W, now usable as a sensitive partition's weightCommitment.
     function registerCommitment(uint32 m, uint32 n, bytes calldata proof) external returns (bytes32 weightCommitment) {
         uint256 c = SumKzgLayout.newContext();
@@ -106,7 +109,7 @@ contract SumKzgVerifier is IProofVerifier {
 
     /// @inheritdoc IProofVerifier
     /// @dev Accepts only a partition of exactly one layer whose (H_W, m, n) is registered here, with
-    ///      |x| = n, |y| = m and y in [0, 127] for relu; then the proof per §5–§9.
+    ///      |x| = n, |y| = m and y in [0, 127] for relu; then the proof per §5–§9 and Z1–Z10.
     function verifyPartitionProof(PartitionStatement calldata statement, bytes calldata proof)
         external
         view

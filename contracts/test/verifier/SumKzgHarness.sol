@@ -4,17 +4,24 @@ pragma solidity ^0.8.30;
 import {PartitionStatement} from "../../src/interfaces/IProofVerifier.sol";
 import {Bls12381} from "../../src/verifier/Bls12381.sol";
 import {FieldMath} from "../../src/verifier/FieldMath.sol";
+import {HyperKzgLib} from "../../src/verifier/HyperKzgLib.sol";
 import {
     CTX_ALPHA,
     CTX_BETA,
     CTX_DELTA,
     CTX_ELL,
     CTX_GAMMA,
+    CTX_KAPPA,
     CTX_KIND,
     CTX_LAMBDA,
     CTX_MU_I,
+    CTX_NPOLY,
     CTX_NU,
+    CTX_P_EV,
+    CTX_P_LE,
+    CTX_PV,
     CTX_Q,
+    CTX_RHO_L,
     CTX_TAU,
     CTX_TAU2,
     CTX_U,
@@ -22,6 +29,7 @@ import {
     SumKzgLayout
 } from "../../src/verifier/SumKzgLayout.sol";
 import {SumKzgProtocol} from "../../src/verifier/SumKzgProtocol.sol";
+import {SumKzgRelations} from "../../src/verifier/SumKzgRelations.sol";
 import {SumKzgTranscript} from "../../src/verifier/SumKzgTranscript.sol";
 import {SumKzgVerifier} from "../../src/verifier/SumKzgVerifier.sol";
 
@@ -30,8 +38,8 @@ import {SumKzgVerifier} from "../../src/verifier/SumKzgVerifier.sol";
 ///         challenge it draws), so tests can compare them with the Python reference's recorded values.
 contract SumKzgVerifierHarness is SumKzgVerifier {
     /// @notice Replays an inference proof's transcript: the statement bytes and the challenges in the
-    ///         order α, λ, τ[μ_i], τ″[ℓ], γ, u_ℓ..u_1, ν, β, q, δ; `ok` is the replay's verdict (sumcheck
-    ///         rounds).
+    ///         order α, λ, τ[μ_i], τ″[ℓ], γ, ρ_L, u_ℓ..u_1, ν, κ, β, q, δ; `ok` is the replay's verdict
+    ///         (sumcheck rounds and the degenerate challenges).
     function inferenceTranscript(PartitionStatement calldata statement, bytes calldata proof)
         external
         view
@@ -64,6 +72,54 @@ contract SumKzgVerifierHarness is SumKzgVerifier {
         challenges = _challenges(c);
     }
 
+    /// @notice The verdict of each stage of a registration proof: encodings and Z10's points,
+    ///         the transcript replay (sumcheck rounds, degenerate challenges), the final check (with
+    ///         the Libra identity), the opening.
+    function registrationStages(uint32 m, uint32 n, bytes calldata proof)
+        external
+        view
+        returns (bool[4] memory ok, uint256[12] memory pv)
+    {
+        uint256 c = SumKzgLayout.newContext();
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := proof.offset
+        }
+        (bool shapeOk, uint256 expected) = SumKzgLayout.layoutRegistration(c, m, n, offset);
+        require(shapeOk && expected == proof.length, "shape or length rejected");
+        _absorbRegistrationStatement(c, _weightHash(c), m, n);
+        ok[0] = SumKzgProtocol.canonical(c);
+        ok[1] = SumKzgProtocol.replay(c);
+        ok[2] = SumKzgRelations.finalCheck(c, 0, 0);
+        for (uint256 i; i < 12; ++i) {
+            pv[i] = _word(c, CTX_PV + 32 * i);
+        }
+        ok[3] = HyperKzgLib.verifyOpening(c);
+    }
+
+    /// @notice The same for an inference proof.
+    function inferenceStages(PartitionStatement calldata statement, bytes calldata proof)
+        external
+        view
+        returns (bool[4] memory ok)
+    {
+        uint256 c = _inferenceContext(statement, proof);
+        require(c != 0, "statement or proof length rejected");
+        bytes calldata x = statement.input;
+        bytes calldata y = statement.output;
+        _absorbInferenceStatement(c, statement, x, y);
+        uint256 xOffset;
+        uint256 yOffset;
+        assembly ("memory-safe") {
+            xOffset := x.offset
+            yOffset := y.offset
+        }
+        ok[0] = SumKzgProtocol.canonical(c);
+        ok[1] = SumKzgProtocol.replay(c);
+        ok[2] = SumKzgRelations.finalCheck(c, xOffset, yOffset);
+        ok[3] = HyperKzgLib.verifyOpening(c);
+    }
+
     /// @dev Copies the absorbed statement out of the scratch; allocates far past it, since the verifier
     ///      uses the memory after its context as scratch.
     function _buffer(uint256 c, uint256 len) private pure returns (bytes memory out) {
@@ -81,7 +137,7 @@ contract SumKzgVerifierHarness is SumKzgVerifier {
         uint256 muI = _word(c, CTX_MU_I);
         uint256 ell = _word(c, CTX_ELL);
         bool inference = _word(c, CTX_KIND) == KIND_INFERENCE;
-        out = new uint256[](2 * ell + muI + (inference ? 7 : 6));
+        out = new uint256[](2 * ell + muI + (inference ? 9 : 8));
         uint256 k;
         out[k++] = _word(c, CTX_ALPHA);
         if (inference) out[k++] = _word(c, CTX_LAMBDA);
@@ -92,10 +148,12 @@ contract SumKzgVerifierHarness is SumKzgVerifier {
             out[k++] = _word(c, CTX_TAU2 + 32 * i);
         }
         out[k++] = _word(c, CTX_GAMMA);
+        out[k++] = _word(c, CTX_RHO_L);
         for (uint256 v = ell; v >= 1; --v) {
             out[k++] = _word(c, CTX_U + 32 * (v - 1));
         }
         out[k++] = _word(c, CTX_NU);
+        out[k++] = _word(c, CTX_KAPPA);
         out[k++] = _word(c, CTX_BETA);
         out[k++] = _word(c, CTX_Q);
         out[k++] = _word(c, CTX_DELTA);
@@ -200,6 +258,44 @@ contract SumKzgLibHarness {
             pb := add(b, 0x20)
         }
         return FieldMath.eqPoints(pa, pb, a.length);
+    }
+
+    /// @notice SumKzgRelations.libraCheck (the Libra identity of Z5) at the point `u` with the claimed
+    ///         s_G, κ, β and the Libra evaluations Lib̂(β), Â(β), Q̂(β), Â(ωβ).
+    function libraIdentity(uint256[] memory u, uint256 sG, uint256 kappa, uint256 beta, uint256[4] calldata evals)
+        external
+        view
+        returns (bool)
+    {
+        uint256 c = SumKzgLayout.newContext();
+        uint256 leOffset;
+        assembly ("memory-safe") {
+            leOffset := evals
+        }
+        for (uint256 i; i < u.length; ++i) {
+            _setWord(c, CTX_U + 32 * i, u[i]);
+        }
+        _setWord(c, CTX_BETA, beta);
+        _setWord(c, CTX_KAPPA, kappa);
+        _setWord(c, CTX_P_LE, leOffset);
+        // s_G is final evaluation P + 1 = 1 with P = 0: the `sG` argument is the calldata word at
+        // 4 + 32 (the second head word), so the final evaluations "start" at 4.
+        _setWord(c, CTX_NPOLY, 0);
+        _setWord(c, CTX_P_EV, 4);
+        assert(sG == _calldataWord(36));
+        return SumKzgRelations.libraCheck(c, u.length);
+    }
+
+    function _calldataWord(uint256 o) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := calldataload(o)
+        }
+    }
+
+    function _setWord(uint256 c, uint256 slot, uint256 v) private pure {
+        assembly ("memory-safe") {
+            mstore(add(c, slot), v)
+        }
     }
 
     /// @notice SumKzgLayout.vars and the proof lengths of both relations for an m×n layer with shift k.

@@ -383,9 +383,9 @@ def test_swapped_chunks_rejected(setup: Setup) -> None:
 
 def field_offsets(layout: LimbLayout) -> Iterator[tuple[str, int]]:
     """Every ("point" | "scalar", offset) of an inference proof of this shape."""
-    points = layout.shape.k_w + 2 * layout.k_l + 1
-    scalars = 4 * layout.shape.ell + 4
-    return proof_field_offsets(points, scalars, InferenceProof.byte_len(layout))
+    round1 = layout.shape.k_w + layout.k_l + 4  # C_W, C_Limb, C_Mu, C_R, C_Lib, C_Mk
+    scalars = 4 * layout.shape.ell + 6
+    return proof_field_offsets(round1, layout.k_l, scalars, InferenceProof.byte_len(layout))
 
 
 def test_every_field_mutation_rejected(setup: Setup) -> None:

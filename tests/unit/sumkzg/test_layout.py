@@ -38,9 +38,11 @@ from sumkzg.setup import D
 @pytest.mark.parametrize(
     ("m", "n", "m_pad", "n_pad", "k_w", "k_b", "k_hw"),
     [
-        (1, 1, 1, 4096, 1, 1, 1),
+        # m' = max(2, 2^⌈log₂ m⌉), K_B = ⌈6m'/D⌉ (docs/proof-system-zk.md Z1).
+        (1, 1, 2, 2048, 1, 1, 1),
+        (2, 1, 2, 2048, 1, 1, 1),
         (3, 3, 4, 1024, 1, 1, 1),
-        (1, 64, 1, 4096, 1, 1, 1),
+        (1, 64, 2, 2048, 1, 1, 1),
         (64, 1, 64, 64, 1, 1, 1),
         (64, 64, 64, 128, 2, 1, 2),
         (10, 32, 16, 256, 1, 1, 1),
@@ -48,11 +50,12 @@ from sumkzg.setup import D
         (255, 255, 256, 512, 18, 1, 18),
         (257, 257, 512, 512, 37, 1, 37),
         (100, 300, 128, 512, 10, 1, 10),
-        (1000, 3, 1024, 16, 2, 1, 2),
-        (2048, 1, 2048, 16, 2, 2, 2),
-        (2048, 4095, 2048, 8192, 4096, 2, 4096),
-        (1, 4000, 1, 4096, 1, 1, 1),
-        (1, 65534, 1, 131072, 17, 1, 17),
+        (683, 3, 1024, 16, 2, 2, 2),
+        (1000, 3, 1024, 16, 2, 2, 2),
+        (2048, 1, 2048, 16, 2, 3, 2),
+        (2048, 4095, 2048, 8192, 4096, 3, 4096),
+        (1, 4000, 2, 4096, 2, 1, 2),
+        (1, 65534, 2, 131072, 33, 1, 33),
     ],
 )
 def test_layout_sizes(
@@ -74,6 +77,25 @@ def test_layout_sizes(
     assert layout.n_pad >= n + 2 and layout.domain_size >= D
     assert layout.weight_columns == cpc * layout.k_w <= layout.n_pad
     assert layout.blinding_size == layout.k_w * m_pad
+    assert m_pad >= 2 and layout.k_b == -(-6 * m_pad // D)
+
+
+@pytest.mark.parametrize(
+    ("m", "k", "k_l"),
+    [
+        (1, 16, 1),
+        (64, 16, 1),
+        (256, 20, 1),
+        (512, 1, 2),
+        (1024, 62, 3),
+        (2048, 8, 6),
+        (2048, 62, 6),
+    ],
+)
+def test_limb_chunks(m: int, k: int, k_l: int) -> None:
+    """``K_L = ⌈m'·(L+2)/D⌉``: the ``L`` limb columns and the two blinding columns (Z1, Z2)."""
+    limb = LimbLayout.of(m, 3, k)
+    assert limb.k_l == k_l == -(-limb.shape.m_pad * (limb.limbs + 2) // D)
 
 
 @pytest.mark.parametrize(
@@ -277,7 +299,7 @@ def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: 
     t_alpha = [inv(alpha - v) for v in table]
     assert pub.t_alpha == naive_flat_mle(shape, t_alpha, point)
     assert pub.eq_tau == mle_eval(eq_table(tau), u_i)
-    assert pub.eq_tau2 == mle_eval(eq_table(tau2), point)
+    assert pub.eq_tau2 == naive_restricted_eq(shape, tau2, range(limbs), point)
     assert len(u_j) == shape.mu_j
     assert c_rho_column(limb) == [2 ** (8 * j) for j in range(limb.k_rho)]
     assert sel_column(limb) == [1] * limbs and top_column(limb) == top[: limb.k_rho]
@@ -301,7 +323,22 @@ def test_registration_public_evals_match_naive(m: int, n: int) -> None:
     assert c_b_column() == [1, 256, 65536, 2**24]
     assert pub.t_alpha == naive_flat_mle(shape, [inv(alpha - f) for f in range(256)], point)
     assert pub.eq_tau == mle_eval(eq_table(tau), point[: shape.mu_i])
-    assert pub.eq_tau2 == mle_eval(eq_table(tau2), point)
+    positions = [int(p) for p in shape.positions()]
+    assert pub.eq_tau2_w == naive_restricted_eq(shape, tau2, positions[:-1], point)
+    assert pub.eq_tau2_b == naive_restricted_eq(shape, tau2, range(4), point)
+
+
+def naive_restricted_eq(
+    shape: Layout, tau2: list[int], columns: range | list[int], point: list[int]
+) -> int:
+    """
+    The MLE at ``point`` of ``eq(τ″, (i, j))·[j ∈ columns]`` over the whole domain: the factor of
+    a zero-check restricted to the lookup columns (docs/proof-system-zk.md Z3).
+    """
+    table = eq_table(tau2)
+    keep = set(columns)
+    masked = [v if f // shape.m_pad in keep else 0 for f, v in enumerate(table)]
+    return mle_eval(masked, point)
 
 
 def test_t_alpha_refuses_alpha_in_table() -> None:

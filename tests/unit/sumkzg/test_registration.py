@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from sumkzg.batch import ZkOpeningProof
 from sumkzg.curve import G1_ENCODED_LEN, commit, decode_g1, encode_g1
 from sumkzg.errors import EncodingError, ProofRejected, SetupError, WitnessError
 from sumkzg.field import R, scalar_to_bytes
@@ -295,9 +296,11 @@ def test_swapped_chunks_rejected(setup: Setup, proof_64: bytes) -> None:
 
 def field_offsets(layout: Layout) -> Iterator[tuple[str, int]]:
     """Every ("point" | "scalar", offset) of a registration proof of this shape."""
-    points = layout.k_w + 2 * layout.k_b + 1 + layout.k_hw
-    scalars = 4 * layout.ell + 5
-    return proof_field_offsets(points, scalars, RegistrationProof.byte_len(layout))
+    round1 = layout.k_w + layout.k_b + 3  # C_W, C_BL, C_Mu, C_Lib, C_Mk
+    scalars = 4 * layout.ell + 7
+    return proof_field_offsets(
+        round1, layout.k_hw + layout.k_b, scalars, RegistrationProof.byte_len(layout)
+    )
 
 
 def scalar_mutations(value: int) -> list[bytes]:
@@ -360,7 +363,8 @@ def test_decoded_proof_round_trips(setup: Setup) -> None:
     decoded = RegistrationProof.from_bytes(proof, layout)
     decoded.check_shape(layout)
     assert decoded.to_bytes() == proof
-    assert len(decoded.opening.to_bytes()) == OpeningProof.BYTE_LEN
+    assert len(decoded.opening.to_bytes()) == ZkOpeningProof.BYTE_LEN
+    assert len(decoded.opening.opening.to_bytes()) == OpeningProof.BYTE_LEN
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for sumkzg.transcript: the golden vector file, the rules of docs/proof-system.md §6."""
+"""Tests for sumkzg.transcript: the golden vector file, docs/proof-system.md §6 (v2: Z8)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from sumkzg.transcript import (
     TAG_EVALUATIONS,
     TAG_FOLD_EVALUATIONS,
     TAG_FOLDS,
+    TAG_LIBRA_QUOTIENT,
+    TAG_LIBRA_SUM_COMMIT,
     TAG_ROUND1,
     TAG_ROUND2,
     TAG_STATEMENT,
@@ -49,8 +51,8 @@ def vectors() -> Any:
 
 
 def test_constants() -> None:
-    assert DOMAIN_REGISTRATION == b"SUMKZG-ML/v1/registration"
-    assert DOMAIN_INFERENCE == b"SUMKZG-ML/v1/inference"
+    assert DOMAIN_REGISTRATION == b"SUMKZG-ML/v2/registration"
+    assert DOMAIN_INFERENCE == b"SUMKZG-ML/v2/inference"
     tags = [
         TAG_STATEMENT,
         TAG_ROUND1,
@@ -60,8 +62,10 @@ def test_constants() -> None:
         TAG_FOLDS,
         TAG_FOLD_EVALUATIONS,
         TAG_WITNESSES,
+        TAG_LIBRA_SUM_COMMIT,
+        TAG_LIBRA_QUOTIENT,
     ]
-    assert tags == list(range(8))
+    assert tags == list(range(10))
 
 
 def test_golden_file_replays(vectors: Any) -> None:
@@ -105,7 +109,7 @@ def test_golden_file_covers_both_domains_and_every_tag(vectors: Any) -> None:
     tags = {
         op["absorb"]["tag"] for case in vectors["cases"] for op in case["ops"] if "absorb" in op
     }
-    assert set(range(8)) <= tags
+    assert set(range(10)) <= tags
 
 
 # --------------------------------------------------------------------------------------------------
