@@ -460,7 +460,8 @@ def _fmt(value: float | int | None, spec: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.prover", description=(__doc__ or "").split("\n")[1]
+        prog="python -m bench.prover",
+        description=(__doc__ or "").split("\n\n")[0].strip().replace("\n", " "),
     )
     parser.add_argument(
         "--shapes",
