@@ -281,8 +281,8 @@ def run_ours(
 ) -> OursResult:
     """
     Commit, register (prove + verify), then prove and verify one inference of ``layer``; the
-    inference prove and verify times are the medians of ``repeats`` runs (the proofs are
-    deterministic, so every run gives the same bytes).
+    inference prove and verify times are the medians of ``repeats`` runs (every run draws fresh
+    masks, so the bytes differ; their length does not).
     """
     from sumkzg.inference import prove_inference, verify_inference
     from sumkzg.registration import commit_weights, prove_registration, verify_registration
