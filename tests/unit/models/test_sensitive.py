@@ -221,6 +221,14 @@ def test_sidecar_of_another_model_or_tampered_is_refused(
     with pytest.raises(SidecarError, match="partition 0 is public"):
         load_sidecar(path, model)
 
+    # A sidecar written before every weight chunk had its own blinding column (commitment
+    # version 1) belongs to another layout: refused, with what to do about it.
+    doc = json.loads(json.dumps(original))
+    doc["partitions"][0]["commitment"]["version"] = 1
+    write(doc)
+    with pytest.raises(SidecarError, match=r"version 1 weight commitment.*re-commit"):
+        load_sidecar(path, model)
+
     sidecar.write_text("{not json")
     with pytest.raises(SidecarError, match="malformed"):
         load_sidecar(path, model)
