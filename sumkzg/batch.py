@@ -37,9 +37,9 @@ The opened polynomials are given in proof order; the first is always ``W′``, w
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +83,39 @@ def _points_bytes(points: Sequence[G1Point]) -> bytes:
 
 def _scalars_bytes(scalars: Sequence[int]) -> bytes:
     return b"".join(scalar_to_bytes(s) for s in scalars)
+
+
+# --------------------------------------------------------------------------------------------------
+# Degenerate draws (docs/proof-system-zk.md Z10)
+
+DEGENERATE_RETRIES = 8
+"""Attempts with fresh masks before giving up on degenerate challenges (each has p ≈ 2^−250)."""
+
+_T = TypeVar("_T")
+
+
+class DegenerateDrawError(Exception):
+    """A degenerate challenge (Z10) for an honest prover: retry with fresh masks."""
+
+
+def with_fresh_masks(attempt: Callable[[], _T], *, fixed: bool) -> _T:
+    """
+    Run ``attempt`` (one proof with freshly drawn masks) until it does not raise
+    :class:`DegenerateDrawError`, at most :data:`DEGENERATE_RETRIES` times.
+
+    Raises
+    ------
+    WitnessError
+        If a degenerate challenge comes up while ``fixed`` (a caller's transcript or masks forced
+        by a TESTS-ONLY hook: a retry would draw the same), or in every attempt.
+    """
+    for _ in range(DEGENERATE_RETRIES):
+        try:
+            return attempt()
+        except DegenerateDrawError:
+            if fixed:
+                raise WitnessError("a degenerate challenge with fixed masks") from None
+    raise WitnessError("degenerate challenges in every attempt")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from protocol.requant import Activation, requant_array
 
 from .accel import int_gemv
 from .batch import (
+    DegenerateDrawError,
     Flat,
     WeightMask,
     ZkMasks,
@@ -50,6 +51,7 @@ from .batch import (
     round2_challenges,
     start_transcript,
     verify_batched,
+    with_fresh_masks,
 )
 from .curve import commit
 from .errors import ProofRejected, WitnessError
@@ -365,15 +367,12 @@ def prove_inference_with_witness(
         cannot be retried (a caller's transcript or forced masks).
     """
     _check_setup(setup)
-    for _ in range(_RETRIES):
-        try:
-            return _prove(
-                setup, commitment, weights, biases, statement, witness, transcript, hooks, rng
-            )
-        except _DegenerateDrawError:
-            if transcript is not None or (hooks is not None and hooks.masks is not None):
-                raise WitnessError("a degenerate challenge with fixed masks") from None
-    raise WitnessError("degenerate challenges in every attempt")  # pragma: no cover
+    return with_fresh_masks(
+        lambda: _prove(
+            setup, commitment, weights, biases, statement, witness, transcript, hooks, rng
+        ),
+        fixed=transcript is not None or (hooks is not None and hooks.masks is not None),
+    )
 
 
 def _prove(
@@ -446,7 +445,7 @@ def _prove(
     )
     tau, tau2, gamma, rho_l = round2_challenges(tr, c_h, shape)
     if rho_l == 0:
-        raise _DegenerateDrawError
+        raise DegenerateDrawError
 
     # The sumcheck of F + ρ_L·G (+ the weight-mask term). W′: the integer block [W | b] at the
     # layout columns pos(0..n), chunk κ's blinding column at cpc·κ + g.
@@ -509,7 +508,7 @@ def _prove(
     point = prover.point()
     scale = mask_term.scale
     if scale is None or scale == 0:
-        raise _DegenerateDrawError
+        raise DegenerateDrawError
     w_hat = (prover.final_value("W") + scale * mask_term.inner.final_value("R")) % R
     evals = [w_hat, *(prover.final_value(name) for name in OPENED[1:])]
     if hooks.open_masks is not None:
@@ -554,14 +553,6 @@ def _prove(
         opening=opening,
     )
     return proof.to_bytes()
-
-
-_RETRIES = 8
-"""Attempts with fresh masks before giving up on degenerate challenges (each has p ≈ 2^−250)."""
-
-
-class _DegenerateDrawError(Exception):
-    """A degenerate challenge (Z10) for an honest prover: retry with fresh masks."""
 
 
 def _zeros_grid(rows: int, cols: int) -> ObjArray:

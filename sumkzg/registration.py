@@ -47,6 +47,7 @@ import numpy.typing as npt
 from py_arkworks_bls12381 import G1Point
 
 from .batch import (
+    DegenerateDrawError,
     Flat,
     ZkMasks,
     open_batched,
@@ -54,6 +55,7 @@ from .batch import (
     round2_challenges,
     start_transcript,
     verify_batched,
+    with_fresh_masks,
 )
 from .curve import commit, decode_g1, encode_g1, g1_mul, msm
 from .errors import EncodingError, ProofRejected, SetupError, WitnessError
@@ -736,15 +738,12 @@ def prove_registration_with_witness(
     prover that draws ``ρ_L = 0`` retries with fresh masks.
     """
     _check_setup(setup)
-    for _ in range(8):
-        result = _prove_registration(
+    return with_fresh_masks(
+        lambda: _prove_registration(
             setup, commitment, weights, biases, statement, witness, transcript, rng, masks_hook
-        )
-        if result is not None:
-            return result
-        if transcript is not None or masks_hook is not None:
-            break
-    raise WitnessError("degenerate challenges (ρ_L = 0) with fixed masks")
+        ),
+        fixed=transcript is not None or masks_hook is not None,
+    )
 
 
 RegistrationMaskHook = Callable[[ZkMasks, list[int]], tuple[ZkMasks, list[int]]]
@@ -765,7 +764,7 @@ def _prove_registration(
     transcript: Transcript | None,
     rng: random.Random | None,
     masks_hook: RegistrationMaskHook | None,
-) -> bytes | None:
+) -> bytes:
     layout = statement.layout
     mp, n = layout.m_pad, layout.n
     tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
@@ -819,7 +818,7 @@ def _prove_registration(
     )
     tau, tau2, gamma, rho_l = round2_challenges(tr, [*c_hw, *c_hb], layout)
     if rho_l == 0:
-        return None
+        raise DegenerateDrawError
 
     # The sumcheck of F + ρ_L·G. W′: data column c at pos(c), chunk κ's blinding column at
     # cpc·κ + g.
