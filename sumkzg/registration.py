@@ -748,10 +748,25 @@ def prove_registration_with_witness(
 
 RegistrationMaskHook = Callable[[ZkMasks, list[int]], tuple[ZkMasks, list[int]]]
 """
-TESTS ONLY: ``(masks, blinding entries) -> the same, replaced``; the blinding entries are, in
-order, ``BL`` at ``(0,4), (0,5)``, ``HW`` at ``(0,pos(n)), (0,g)``, ``HB`` at ``(0,4), (0,5)``,
-``Mu`` at flat ``256, 257``.
+TESTS ONLY: ``(masks, blinding entries) -> the same, replaced``; the ``6 + 2·K_W`` blinding entries
+are, in order, ``BL`` at ``(0,4), (0,5)``, ``HW`` at :func:`hw_blinding_cells` (two per weight
+chunk), ``HB`` at ``(0,4), (0,5)``, ``Mu`` at flat ``256, 257``.
 """
+
+
+def hw_blinding_cells(layout: Layout) -> list[tuple[int, int]]:
+    """
+    The cells ``(row, column)`` of ``HW``'s blinding entries (docs/proof-system-zk.md Z2): rows 0
+    and 1 of every weight chunk's blinding column ``cpc·κ + g``, chunk by chunk. ``selW`` is 0
+    there, so no term of the relation reads them, and every chunk commitment ``C_HW[κ]`` is
+    hiding (``m' >= 2``, Z1).
+    """
+    return [(row, int(col)) for col in layout.blinding_columns() for row in (0, 1)]
+
+
+def hw_blinding_positions(layout: Layout) -> list[int]:
+    """The flat indices of :func:`hw_blinding_cells`."""
+    return [layout.flat(row, col) for row, col in hw_blinding_cells(layout)]
 
 
 def _prove_registration(
@@ -770,10 +785,13 @@ def _prove_registration(
     tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
 
     masks = ZkMasks.draw(layout.ell, rng)
-    blinds = draw_nonzero(8, rng)
+    k_hw = layout.k_hw
+    blinds = draw_nonzero(6 + 2 * k_hw, rng)
     if masks_hook is not None:
         masks, blinds = masks_hook(masks, blinds)
-    bl_blind, hw_blind, hb_blind, mu_blind = blinds[0:2], blinds[2:4], blinds[4:6], blinds[6:8]
+    hw_end = 2 + 2 * k_hw
+    bl_blind, hw_blind = blinds[0:2], blinds[2:hw_end]
+    hb_blind, mu_blind = blinds[hw_end : hw_end + 2], blinds[hw_end + 2 : hw_end + 4]
     limb_cols = (mp * BIAS_LIMBS, mp * (BIAS_LIMBS + 1))  # flat (0, 4), (0, 5)
 
     # Round 1: the bias limbs, the multiplicities and the mask commitments.
@@ -797,16 +815,18 @@ def _prove_registration(
     libra_sum = masks.libra.total_sum()
     (alpha,) = round1_challenges(tr, [*c_bl, c_mu, c_lib, c_mk], 1, libra_sum)
 
-    # Round 2: the inverses (HW in W′'s data columns pos(c), c < n), blinded (Z2).
+    # Round 2: the inverses (HW in W′'s data columns pos(c), c < n), blinded (Z2): HW has two
+    # fresh entries in every chunk, at rows 0 and 1 of that chunk's blinding column (selW = 0).
     positions = layout.positions()
-    hw_cols = (layout.flat(0, layout.pos(n)), layout.flat(0, layout.g))
-    width = max(int(positions[n]), layout.g) + 1
+    hw_cols = hw_blinding_positions(layout)
+    width = layout.weight_columns
     w_padded = np.zeros((mp, n), dtype=np.int64)
     w_padded[: layout.m] = weights
     hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha).spread(positions[:n], width)
     hb_inv = inverse_lookup(bl_values, alpha)
     hw = hw_inv.values.copy()
-    hw[0, layout.pos(n)], hw[0, layout.g] = hw_blind
+    for (row, col), value in zip(hw_blinding_cells(layout), hw_blind, strict=True):
+        hw[row, col] = value
     hb = np.zeros((mp, BIAS_LIMBS + 2), dtype=object)
     hb[:, :BIAS_LIMBS] = hb_inv.values
     hb[0, BIAS_LIMBS], hb[0, BIAS_LIMBS + 1] = hb_blind

@@ -328,3 +328,44 @@ def test_version_1_documents_are_refused_with_a_clear_error(setup: Setup) -> Non
     today = commit_weights(setup, weights, biases)
     assert len(today.blinding) == layout.k_w * layout.m_pad
     assert WeightCommitment.from_bytes(today.to_bytes()) == today
+
+
+@pytest.mark.parametrize(("m", "n"), [(64, 200), (256, 256)])
+def test_no_hw_chunk_is_a_deterministic_commitment(setup: Setup, m: int, n: int) -> None:
+    """
+    No chunk ``C_HW[κ]`` of a registration proof equals the commitment of the bare inverses
+    ``1/(α − W′ − 128)`` that anyone holding the weights (a candidate model) computes from the
+    proof's own ``α`` (docs/proof-system-zk.md Z2: two fresh ``HW`` entries in every chunk).
+    Regression: fresh entries sat in chunk 0 and the bias column's chunk only, so every other
+    chunk let a candidate model be tested.
+    """
+    from sumkzg.proof import RegistrationProof
+    from sumkzg.registration import commit_chunks, grid_flat, inverse_lookup
+    from sumkzg.transcript import DOMAIN_REGISTRATION, Transcript
+
+    class Recording(Transcript):
+        drawn: list[int]
+
+        def challenge(self) -> int:
+            value = super().challenge()
+            self.drawn = [*getattr(self, "drawn", []), value]
+            return value
+
+    weights, biases, commitment = committed(m, n)
+    layout = commitment.layout
+    assert layout.k_hw > 2
+    statement = RegistrationStatement(
+        chain_id=31337, verifier=VERIFIER, h_w=commitment.h_w, m=m, n=n
+    )
+    proof_bytes = prove_registration(setup, commitment, weights, biases, statement)
+    tr = Recording(DOMAIN_REGISTRATION)
+    verify_registration(setup, statement, proof_bytes, transcript=tr)
+    alpha = tr.drawn[0]
+    proof = RegistrationProof.from_bytes(proof_bytes, layout)
+    w_pad = np.zeros((layout.m_pad, n), dtype=np.int64)
+    w_pad[:m] = weights
+    bare = np.zeros((layout.m_pad, layout.weight_columns), dtype=object)
+    bare[:, layout.positions()[:n]] = inverse_lookup(w_pad + 128, alpha).values
+    deterministic = commit_chunks(setup, grid_flat(bare), layout.k_hw)
+    same = [k for k, (a, b) in enumerate(zip(proof.c_hw, deterministic, strict=True)) if a == b]
+    assert same == [], f"C_HW chunks {same} are deterministic commitments of the weights"

@@ -276,7 +276,7 @@ def test_b_registration_blinding_entries_nonzero(setup: Setup) -> None:
     )
     verify_registration(setup, statement, proof)
     ((masks, blinds),) = seen
-    assert len(blinds) == 8 and all(0 < v < R for v in blinds)
+    assert len(blinds) == 6 + 2 * statement.layout.k_hw and all(0 < v < R for v in blinds)
     assert all(0 < v < R for v in masks.gemini)
     decoded = RegistrationProof.from_bytes(proof, statement.layout)
     for point in (decoded.c_lib, decoded.c_mk, decoded.opening.c_a, decoded.opening.c_q):
@@ -649,7 +649,8 @@ def test_z2_inference_blinding_positions(setup: Setup) -> None:
 
 
 def test_z2_registration_blinding_positions(setup: Setup) -> None:
-    """``BL``, ``HB`` at ``(0,4), (0,5)``; ``HW`` at ``(0, pos(n)), (0, g)``; ``Mu`` at 256, 257."""
+    """``BL``, ``HB`` at ``(0,4), (0,5)``; ``HW`` at rows 0, 1 of every chunk's blinding column;
+    ``Mu`` at 256, 257."""
     a, _, _ = models()
     statement = RegistrationStatement(
         chain_id=31337, verifier=VERIFIER, h_w=a.commitment.h_w, m=M_ROWS, n=N_COLS
@@ -684,17 +685,20 @@ def test_z2_registration_blinding_positions(setup: Setup) -> None:
     bl[:, :4] = np.asarray(witness.bias_limbs, dtype=object)
     hb = np.zeros((layout.m_pad, 6), dtype=object)
     hb[:, :4] = inverse_lookup(np.asarray(witness.bias_limbs, dtype=object), tr.alpha).values
+    hw_end = 2 + 2 * layout.k_hw
     bl[0, 4], bl[0, 5] = blinds[0:2]
-    hb[0, 4], hb[0, 5] = blinds[4:6]
-    width = max(layout.pos(N_COLS), layout.g) + 1
+    hb[0, 4], hb[0, 5] = blinds[hw_end : hw_end + 2]
+    width = layout.weight_columns
     hw = np.zeros((layout.m_pad, width), dtype=object)
     positions = layout.positions()[:N_COLS]
     w_pad = np.zeros((layout.m_pad, N_COLS), dtype=np.int64)
     w_pad[:M_ROWS] = w
     hw[:, positions] = inverse_lookup(w_pad + 128, tr.alpha).values
-    hw[0, layout.pos(N_COLS)], hw[0, layout.g] = blinds[2:4]
+    cells = [(row, int(col)) for col in layout.blinding_columns() for row in (0, 1)]
+    for (row, col), value in zip(cells, blinds[2:hw_end], strict=True):
+        hw[row, col] = value
     assert commit_chunks(setup, grid_flat(bl), layout.k_b) == list(proof.c_bl)
     assert commit_chunks(setup, grid_flat(hb), layout.k_b) == list(proof.c_hb)
     assert commit_chunks(setup, grid_flat(hw), layout.k_hw) == list(proof.c_hw)
-    mu = np.asarray([*witness.multiplicities, *blinds[6:8]], dtype=object)
+    mu = np.asarray([*witness.multiplicities, *blinds[hw_end + 2 : hw_end + 4]], dtype=object)
     assert commit_chunks(setup, mu, 1) == [proof.c_mu]
