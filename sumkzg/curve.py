@@ -260,6 +260,56 @@ def commit(setup: Setup, values: Sequence[int] | npt.NDArray[np.integer]) -> G1P
     return msm(setup.g1[: len(values)], values)
 
 
+_PERIODIC_BASES: dict[tuple[int, int], tuple[Setup, tuple[G1Point, ...]]] = {}
+"""``(id(setup), period) -> (setup, bases)``: :func:`periodic_bases` computed once per setup."""
+
+
+def periodic_bases(setup: Setup, period: int) -> tuple[G1Point, ...]:
+    """
+    ``B_k = Σ_p G[k + period·p]`` for ``k < period`` (``p`` over the whole setup), computed once
+    per setup and period: the bases of :func:`commit_periodic`.
+
+    Raises
+    ------
+    ValueError
+        If ``period`` does not divide the setup's size.
+    """
+    size = len(setup.g1)
+    if period <= 0 or size % period:
+        raise ValueError(f"period {period} does not divide the setup's {size} points")
+    cached = _PERIODIC_BASES.get((id(setup), period))
+    if cached is not None and cached[0] is setup:
+        return cached[1]
+    bases = []
+    for k in range(period):
+        acc = setup.g1[k]
+        for f in range(k + period, size, period):
+            acc = acc + setup.g1[f]
+        bases.append(acc)
+    out = tuple(bases)
+    _PERIODIC_BASES[(id(setup), period)] = (setup, out)
+    return out
+
+
+def commit_periodic(setup: Setup, values: Sequence[int], period: int) -> G1Point:
+    """
+    ``commit`` of the periodic vector ``v[f] = values[f mod period]`` over the whole setup
+    (``f < len(setup.g1)``), as an MSM of ``period`` points over :func:`periodic_bases`: the same
+    group element (so the same bytes) as committing the repeated vector, at ``period/size`` of the
+    cost. Used for the weight masks ``R_chunk`` (period ``D/2``) and the stack's ``Act_chunk``
+    (period ``m'``).
+
+    Raises
+    ------
+    ValueError
+        If ``len(values) != period``, ``period`` does not divide the setup's size, or a value is
+        outside ``[0, R)``.
+    """
+    if len(values) != period:
+        raise ValueError(f"{len(values)} periodic values for period {period}")
+    return msm(periodic_bases(setup, period), values)
+
+
 def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
     """Return whether ``Π e(P_i, Q_i) = 1`` (true for no pairs)."""
     if not pairs:

@@ -53,7 +53,7 @@ from .batch import (
     verify_batched,
     with_fresh_masks,
 )
-from .curve import commit
+from .curve import commit_periodic
 from .errors import ProofRejected, WitnessError
 from .field import R, eq_table, lagrange_eval_0123
 from .layout import (
@@ -426,7 +426,7 @@ def _prove(
         commit_chunks(setup, obj_array(list(witness.multiplicities)), 1),
         {ts: mu_blind[0], ts + 1: mu_blind[1]},
     )[0]
-    c_r = commit(setup, r_chunk)
+    c_r = commit_periodic(setup, r_mask, D // 2)  # = commit(setup, r_chunk)
     if c_r == G1Point.identity():
         raise WitnessError("C_R is the point at infinity: draw fresh masks")
     c_lib, c_mk = masks.commitments(setup)

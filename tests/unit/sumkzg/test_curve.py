@@ -268,3 +268,20 @@ def test_pairing_check() -> None:
     assert pairing_check([])
     assert pairing_check([(g1_identity(), g2)])
     assert not pairing_check([(g1, g2)])
+
+
+@pytest.mark.parametrize("period", [1, 2, 128, 2048, 4096])
+def test_commit_periodic_is_commit_of_the_repeated_vector(period: int) -> None:
+    """The periodic bases give the same group element as committing the repeated vector."""
+    from sumkzg.curve import commit_periodic
+    from sumkzg.setup import load_setup
+
+    setup = load_setup()
+    rng = random.Random(period)
+    values = [rng.randrange(R) for _ in range(period)]
+    repeated = [values[f % period] for f in range(len(setup.g1))]
+    assert commit_periodic(setup, values, period) == commit(setup, repeated)
+    with pytest.raises(ValueError, match="periodic values"):
+        commit_periodic(setup, values[:-1] if period > 1 else [], period)
+    with pytest.raises(ValueError, match="does not divide"):
+        commit_periodic(setup, [1, 2, 3], 3)
