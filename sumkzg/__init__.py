@@ -7,6 +7,8 @@ The public API, re-exported here:
 * :func:`commit_weights` → :class:`WeightCommitment` (once per model, kept next to it);
 * :func:`prove_registration` / :func:`verify_registration` on a :class:`RegistrationStatement`;
 * :func:`prove_inference` / :func:`verify_inference` on an :class:`InferenceStatement`;
+* :func:`prove_stack` / :func:`verify_stack` on a :class:`StackStatement` (a two-layer partition,
+  docs/proof-system-stack.md; its matrices from :func:`stack_matrices`);
 * :func:`load_setup` for the pinned ceremony setup.
 
 Verifiers raise a :class:`ProofRejected` subclass; provers raise :class:`WitnessError` when asked to
@@ -30,10 +32,24 @@ from .registration import (
     verify_registration,
 )
 from .setup import SETUP_ID, Setup, load_setup
+from .stack import (
+    DOMAIN_STACK,
+    STACK_EXTRA_ROWS,
+    StackError,
+    StackLayer,
+    StackStatement,
+    prove_stack,
+    stack_commitment_hash,
+    stack_matrices,
+    stack_proof_len,
+    verify_stack,
+)
 from .statement import InferenceStatement, RegistrationStatement, StatementError
 
 __all__ = [
+    "DOMAIN_STACK",
     "SETUP_ID",
+    "STACK_EXTRA_ROWS",
     "EncodingError",
     "InferenceStatement",
     "Layout",
@@ -44,6 +60,9 @@ __all__ = [
     "RegistrationStatement",
     "Setup",
     "SetupError",
+    "StackError",
+    "StackLayer",
+    "StackStatement",
     "StatementError",
     "SumKzgError",
     "WeightCommitment",
@@ -52,6 +71,11 @@ __all__ = [
     "load_setup",
     "prove_inference",
     "prove_registration",
+    "prove_stack",
+    "stack_commitment_hash",
+    "stack_matrices",
+    "stack_proof_len",
     "verify_inference",
     "verify_registration",
+    "verify_stack",
 ]
