@@ -20,8 +20,11 @@ table of docs/proof-system.md §3: the bytes, and for the top remainder limb the
     F   = eq(τ, i)·A + γ·B1 + γ²·B2,     Σ F = 0
 
 with ``Ŵ(X) = W′(X) + X_ℓ(1 − X_ℓ)·R̃(X_1..X_{d−1})`` (the weight mask ``R``, Z4). The sumcheck
-runs on ``F + ρ_L·G`` (Libra, Z5) from the claim ``ρ_L·Γ``; ``Limb``, ``H`` and ``Mu`` carry two
-fresh blinding entries each where every term vanishes (Z2), and the opening is masked (Z6).
+runs on ``F + ρ_L·G`` (Libra, Z5) from the claim ``ρ_L·Γ``; limb column ``t`` of ``Limb`` and ``H``
+sits at layout column ``posL(t) = t + ⌊t/g⌋`` (the public column vectors with it), so that the last
+column of every chunk is free: ``Limb`` and ``H`` carry two fresh blinding entries in **every**
+chunk (rows 0 and 1 of that column) and ``Mu`` two, where every term vanishes (Z2), and the opening
+is masked (Z6).
 
 :func:`build_inference_witness` and :func:`prove_inference_with_witness` are separate so that tests
 can prove from a malicious witness; :func:`prove_inference` is the honest composition.
@@ -165,7 +168,9 @@ MaskHook = Callable[
     [ZkMasks, list[int], list[int], list[int], list[int]],
     tuple[ZkMasks, list[int], list[int], list[int], list[int]],
 ]
-"""TESTS ONLY: ``(masks, Limb blinding, H blinding, Mu blinding, R) -> the same, replaced``."""
+"""TESTS ONLY: ``(masks, Limb blinding, H blinding, Mu blinding, R) -> the same, replaced``; the
+``Limb`` and ``H`` blinding lists hold ``2·K_L`` entries each, in the order of
+:meth:`~sumkzg.layout.LimbLayout.blinding_cells` (rows 0, 1 of each chunk's free column)."""
 
 
 @dataclass(frozen=True)
@@ -388,7 +393,7 @@ def _prove(
 ) -> bytes:
     layout = statement.layout
     shape = layout.shape
-    mp, k, ell_l = shape.m_pad, layout.k, layout.limbs
+    mp, k = shape.m_pad, layout.k
     hooks = hooks if hooks is not None else ProverHooks()
     statement_bytes = statement.to_bytes(setup.setup_id)
     if hooks.statement_bytes is not None:
@@ -397,8 +402,8 @@ def _prove(
 
     # The masks of this proof (Z0, Z2, Z4, Z5, Z6).
     masks = ZkMasks.draw(shape.ell, rng)
-    limb_blind = draw_nonzero(2, rng)
-    h_blind = draw_nonzero(2, rng)
+    limb_blind = draw_nonzero(2 * layout.k_l, rng)
+    h_blind = draw_nonzero(2 * layout.k_l, rng)
     mu_blind = draw_nonzero(2, rng)
     r_mask = draw_nonzero(D // 2, rng)
     if hooks.masks is not None:
@@ -406,18 +411,24 @@ def _prove(
             masks, limb_blind, h_blind, mu_blind, r_mask
         )
     r_chunk = [*r_mask, *r_mask]
-    blind_cols = (mp * ell_l, mp * (ell_l + 1))  # flat (0, L), (0, L+1)
+    # Limb column t at posL(t) = t + ⌊t/g⌋; two blinding entries in every chunk κ < K_L, at rows 0
+    # and 1 of its free column cpc·κ + g (Z2).
+    limb_pos = layout.positions()
+    cells = layout.blinding_cells()
+    blind_flat = [shape.flat(row, col) for row, col in cells]
 
     # Round 1: limbs, multiplicities and the mask commitments.
     limbs = np.asarray(witness.limbs, dtype=object)
-    limb_grid = _zeros_grid(mp, ell_l + 2)
-    limb_grid[:, :ell_l] = limbs
-    limb_grid[0, ell_l], limb_grid[0, ell_l + 1] = limb_blind
+    limb_data = _zeros_grid(mp, layout.width)
+    limb_data[:, limb_pos] = limbs
+    limb_grid = limb_data.copy()
+    for (row, col), value in zip(cells, limb_blind, strict=True):
+        limb_grid[row, col] = value
     limb_flat = grid_flat(limb_grid)
     c_limb = add_entries(
         setup,
-        commit_chunks(setup, grid_flat(limbs), layout.k_l),
-        dict(zip(blind_cols, limb_blind, strict=True)),
+        commit_chunks(setup, grid_flat(limb_data), layout.k_l),
+        dict(zip(blind_flat, limb_blind, strict=True)),
     )
     ts = layout.table_size
     mu_flat = obj_array([*witness.multiplicities, *mu_blind])
@@ -433,15 +444,18 @@ def _prove(
     libra_sum = masks.libra.total_sum()
     alpha, lam = round1_challenges(tr, [*c_limb, c_mu, c_r, c_lib, c_mk], 2, libra_sum)
 
-    # Round 2: the inverses H = 1/(α − Limb − λ·top) on the limb columns, blinded at (0, L..L+1).
+    # Round 2: the inverses H = 1/(α − Limb − λ·top) on the limb columns posL(t), blinded at the
+    # same cells as Limb (independent values).
     lookups = limbs.copy()
     lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + lam) % R
-    h_inv = inverse_lookup(lookups, alpha)
-    h = _zeros_grid(mp, ell_l + 2)
-    h[:, :ell_l] = h_inv.values
-    h[0, ell_l], h[0, ell_l + 1] = h_blind
+    h_inv = inverse_lookup(lookups, alpha).spread(
+        np.asarray(limb_pos, dtype=np.int64), layout.width
+    )
+    h = h_inv.values.copy()
+    for (row, col), value in zip(cells, h_blind, strict=True):
+        h[row, col] = value
     c_h = add_entries(
-        setup, h_inv.commit(setup, layout.k_l), dict(zip(blind_cols, h_blind, strict=True))
+        setup, h_inv.commit(setup, layout.k_l), dict(zip(blind_flat, h_blind, strict=True))
     )
     tau, tau2, gamma, rho_l = round2_challenges(tr, c_h, shape)
     if rho_l == 0:
@@ -457,7 +471,7 @@ def _prove(
     tables: dict[str, Table] = {
         "eq_tau": Vec("i", eq_table(tau)),
         "e_i": Vec("i", eq_table(tau2[: shape.mu_i])),
-        "e2": Vec("j", column_eq_values(tau2_j, range(ell_l))),
+        "e2": Vec("j", column_eq_values(tau2_j, limb_pos)),
         "y": Vec("i", y_rows(statement.y_values)),
         "sigma": Vec("i", sigma_rows(shape, statement.y_values, statement.activation)),
         "x": Vec("j", x_col),

@@ -20,6 +20,12 @@ columns; the last column of every weight chunk is that chunk's blinding column, 
 as ``c = n``) sits at layout column ``pos(c) = c + ⌊c/g⌋``, and every weight chunk commitment is
 perfectly hiding.
 
+The per-proof limb polynomials use the same rule (docs/proof-system-zk.md Z1, Z2): limb column
+``t`` (inference ``Limb``/``H``, ``t < L``; registration ``BL``/``HB``, ``t < 4``) sits at
+``posL(t) = t + ⌊t/g⌋`` (:meth:`Layout.limb_position`), so the last column ``cpc·κ + g`` of every
+chunk ``κ`` is free, and rows 0 and 1 of it hold that chunk's two fresh blinding entries
+(:meth:`Layout.free_cells`): every chunk commitment of those polynomials is hiding.
+
 The public column vectors are given twice: as short lists (``*_column``/``*_rows``: the non-zero
 prefix, every later entry is 0), which the prover uses as tables, and as their multilinear
 extensions evaluated the way the verifier does it (``*_mle``): in time linear in the number of
@@ -45,6 +51,10 @@ MAX_ELL = 24
 MAX_ROWS_PAD = D // 2
 """The largest accepted ``m'``: a weight chunk must hold at least two columns, one of which is its
 blinding column."""
+MAX_LIMBS = 10
+"""The largest number of inference limb columns ``L = Kρ + Ku`` (any ``k``)."""
+MIN_COLS_PAD = 16
+"""The smallest ``n'``."""
 MULTIPLIER_LIMIT = 2**31
 """``M`` must satisfy ``0 <= M < 2^31``."""
 MIN_SHIFT = 1
@@ -67,6 +77,12 @@ class LayoutError(SumKzgError, ValueError):
 def _log2_ceil(x: int) -> int:
     """Return ``⌈log₂ x⌉`` for ``x >= 1``."""
     return (x - 1).bit_length()
+
+
+def _limb_chunks(count: int, cpc: int) -> int:
+    """``⌊posL(count − 1)/cpc⌋ + 1`` with ``posL(t) = t + ⌊t/(cpc − 1)⌋``."""
+    last = count - 1
+    return (last + last // (cpc - 1)) // cpc + 1
 
 
 def _require_int(value: object, low: int, high: int, what: str) -> int:
@@ -100,14 +116,17 @@ class Layout:
         ``cpc − 1``: the data columns of one weight chunk (its last column is its blinding
         column).
     n_pad :
-        ``n' = max(2^⌈log₂(cpc·K_W)⌉, 16)``.
+        ``n' = max(2^⌈log₂(cpc·K_W)⌉, 2^⌈log₂(cpc·K_L^max)⌉, 16)`` with ``K_L^max`` the chunk
+        count of ``L = 10`` limb columns (:meth:`limb_chunks`); the middle term exceeds 16 only for
+        ``m' = D/2`` (``cpc = 2``: 20 columns, so ``n' >= 32``).
     mu_i, mu_j, ell :
         ``log₂ m'``, ``log₂ n'`` and ``ℓ = μ_i + μ_j``.
     k_w :
         ``K_W = ⌈(n+1) / g⌉`` chunks of ``W′`` (the ``n+1`` data columns, ``g`` per chunk).
     k_b :
-        ``K_B = ⌈6·m' / D⌉`` chunks of the bias limbs ``BL`` and of ``HB`` (their four limb
-        columns and the two blinding columns 4, 5; docs/proof-system-zk.md Z1, Z2).
+        ``K_B = ⌊posB(3)/cpc⌋ + 1`` chunks of the bias limbs ``BL`` and of ``HB``: limb column
+        ``t < 4`` at ``posB(t) = t + ⌊t/g⌋``, the two blinding entries of every chunk ``κ`` at rows
+        0, 1 of its free column ``cpc·κ + g`` (docs/proof-system-zk.md Z1, Z2).
     k_hw :
         ``K_HW = K_W`` chunks of ``HW``.
     """
@@ -148,7 +167,8 @@ class Layout:
         cpc = D // m_pad
         g = cpc - 1
         k_w = -(-(n + 1) // g)
-        n_pad = max(1 << _log2_ceil(cpc * k_w), 16)
+        limb_cols = cpc * _limb_chunks(MAX_LIMBS, cpc)
+        n_pad = max(1 << _log2_ceil(cpc * k_w), 1 << _log2_ceil(limb_cols), MIN_COLS_PAD)
         mu_j = n_pad.bit_length() - 1
         ell = mu_i + mu_j
         if ell > MAX_ELL:
@@ -164,7 +184,7 @@ class Layout:
             cpc=cpc,
             g=g,
             k_w=k_w,
-            k_b=-(-(BIAS_LIMBS + 2) * m_pad // D),
+            k_b=_limb_chunks(BIAS_LIMBS, cpc),
             k_hw=k_w,
         )
 
@@ -181,6 +201,35 @@ class Layout:
         """``pos(c)`` for ``c = 0..n`` (``n+1`` strictly increasing layout columns)."""
         c = np.arange(self.n + 1, dtype=np.int64)
         return c + c // self.g
+
+    def limb_position(self, t: int) -> int:
+        """
+        The layout column ``posL(t) = t + ⌊t/g⌋`` of limb column ``t`` (inference ``Limb``/``H``,
+        registration ``BL``/``HB``): the limb columns skip the last column of every chunk.
+        """
+        if t < 0:
+            raise LayoutError(f"limb column {t} < 0")
+        return t + t // self.g
+
+    def limb_positions(self, count: int) -> list[int]:
+        """``posL(t)`` for ``t < count``."""
+        return [t + t // self.g for t in range(count)]
+
+    def limb_chunks(self, count: int) -> int:
+        """``⌊posL(count − 1)/cpc⌋ + 1``: the chunks of ``count`` limb columns."""
+        return _limb_chunks(count, self.cpc)
+
+    def free_cells(self, chunks: int) -> list[tuple[int, int]]:
+        """
+        The cells ``(row, column)`` of the two blinding entries of every chunk ``κ < chunks`` of a
+        limb polynomial (docs/proof-system-zk.md Z2): rows 0 and 1 of the chunk's last column
+        ``cpc·κ + g``, chunk by chunk (``m' >= 2``).
+        """
+        return [(row, self.cpc * kappa + self.g) for kappa in range(chunks) for row in (0, 1)]
+
+    def bias_positions(self) -> list[int]:
+        """``posB(t)`` for the four bias limb columns ``t < 4``."""
+        return self.limb_positions(BIAS_LIMBS)
 
     def blinding_column(self, chunk: int) -> int:
         """The layout column ``cpc·κ + g`` of chunk ``κ``'s blinding column (``κ < K_W``)."""
@@ -265,8 +314,9 @@ class LimbLayout:
     table_size :
         ``TS = 256 + 2^{k'}`` lookup table entries.
     k_l :
-        ``K_L = ⌈m'·(L+2) / D⌉`` chunks of ``Limb`` and of ``H`` (the ``L`` limb columns and the
-        two blinding columns ``L``, ``L+1``; docs/proof-system-zk.md Z1, Z2).
+        ``K_L = ⌊posL(L−1)/cpc⌋ + 1`` chunks of ``Limb`` and of ``H``: limb column ``t`` at
+        ``posL(t) = t + ⌊t/g⌋``, the two blinding entries of every chunk ``κ`` at rows 0, 1 of its
+        free column ``cpc·κ + g`` (docs/proof-system-zk.md Z1, Z2).
     """
 
     shape: Layout
@@ -302,8 +352,21 @@ class LimbLayout:
             limbs=limbs,
             k_top=k_top,
             table_size=BYTE_TABLE_SIZE + (1 << k_top),
-            k_l=-(-shape.m_pad * (limbs + 2) // D),
+            k_l=shape.limb_chunks(limbs),
         )
+
+    def positions(self) -> list[int]:
+        """``posL(t)`` for the ``L`` limb columns."""
+        return self.shape.limb_positions(self.limbs)
+
+    @property
+    def width(self) -> int:
+        """``cpc·K_L``: the layout columns of ``Limb``'s and ``H``'s chunks."""
+        return self.shape.cpc * self.k_l
+
+    def blinding_cells(self) -> list[tuple[int, int]]:
+        """The ``2·K_L`` cells of ``Limb``'s (and ``H``'s) blinding entries, chunk by chunk."""
+        return self.shape.free_cells(self.k_l)
 
 
 # ----------------------------------------------------------------------------
@@ -412,29 +475,41 @@ def sigma_rows(layout: Layout, y: Sequence[int], activation: int) -> list[int]:
     return [-1 if v == lo else 1 if v == 127 else 0 for v in padded]
 
 
+def at_positions(positions: Sequence[int], values: Sequence[int]) -> list[int]:
+    """The column vector with ``values[t]`` at ``positions[t]`` and 0 elsewhere (its prefix up to
+    the last position)."""
+    out = [0] * (max(positions) + 1)
+    for p, v in zip(positions, values, strict=True):
+        out[p] = v
+    return out
+
+
 def delta0_column() -> list[int]:
-    """``δ0``: ``[1]`` (the indicator of ``j = 0``)."""
+    """``δ0``: ``[1]`` (the indicator of ``j = 0 = posL(0)``)."""
     return [1]
 
 
 def c_rho_column(limb: LimbLayout) -> list[int]:
-    """``cρ``: ``2^{8j}`` for ``j < Kρ``."""
-    return [1 << (8 * j) for j in range(limb.k_rho)]
+    """``cρ``: ``2^{8t}`` at ``posL(t)`` for ``t < Kρ``."""
+    pos = limb.positions()[: limb.k_rho]
+    return at_positions(pos, [1 << (8 * t) for t in range(limb.k_rho)])
 
 
 def c_u_column(limb: LimbLayout) -> list[int]:
-    """``cu``: 0 for ``j < Kρ``, ``2^{8(j−Kρ)}`` for ``Kρ <= j < L``."""
-    return [0] * limb.k_rho + [1 << (8 * t) for t in range(limb.k_u)]
+    """``cu``: ``2^{8(t−Kρ)}`` at ``posL(t)`` for ``Kρ <= t < L``, 0 elsewhere."""
+    return at_positions(
+        limb.positions(), [0] * limb.k_rho + [1 << (8 * t) for t in range(limb.k_u)]
+    )
 
 
 def sel_column(limb: LimbLayout) -> list[int]:
-    """``sel``: 1 for ``j < L``."""
-    return [1] * limb.limbs
+    """``sel``: 1 at ``posL(t)`` for ``t < L``."""
+    return at_positions(limb.positions(), [1] * limb.limbs)
 
 
 def top_column(limb: LimbLayout) -> list[int]:
-    """``top``: 1 at ``j = Kρ − 1`` only."""
-    return [0] * (limb.k_rho - 1) + [1]
+    """``top``: 1 at ``posL(Kρ − 1)`` only."""
+    return at_positions([limb.positions()[limb.k_rho - 1]], [1])
 
 
 def table_values(size: int, lam: int | None = None) -> list[int]:
@@ -546,12 +621,14 @@ def inference_public_evals(
         sigma -= 1 - sum(e_rows)
     # x̃′(u_j) = Σ_{c<n} x_c·eq(u_j, pos(c)) + eq(u_j, pos(n)): one eq table, gathered.
     positions = shape.positions()
-    e_cols = eq_prefix(u_j, max(int(positions[-1]) + 1, limb.limbs))
+    limb_pos = limb.positions()
+    e_cols = eq_prefix(u_j, max(int(positions[-1]), limb_pos[-1]) + 1)
     e_data = gather(e_cols, positions)
+    e_limb = gather(e_cols, limb_pos)
     if len(x) != shape.n:
         raise LayoutError(f"x has {len(x)} entries, expected {shape.n}")
     tau2_i, tau2_j = shape.split_point(tau2)
-    e2_cols = column_eq_values(tau2_j, range(limb.limbs))
+    e2_cols = column_eq_values(tau2_j, limb_pos)
     return InferencePublicEvals(
         eq_tau=eq_eval(tau, u_i),
         eq_tau2=eq_eval(tau2_i, u_i)
@@ -561,8 +638,8 @@ def inference_public_evals(
         delta0=e_cols[0],
         c_rho=sum(c * e for c, e in zip(c_rho_column(limb), e_cols, strict=False)) % R,
         c_u=sum(c * e for c, e in zip(c_u_column(limb), e_cols, strict=False)) % R,
-        sel=sum(e_cols[: limb.limbs]) % R,
-        top=e_cols[limb.k_rho - 1],
+        sel=sum(e_limb) % R,
+        top=e_limb[limb.k_rho - 1],
         y=sum(v * e for v, e in zip(y_rows(y), e_rows, strict=True)) % R,
         sigma=sigma % R,
         t_alpha=t_alpha_mle(alpha, limb.table_size, point, lam),
@@ -582,9 +659,9 @@ def sel_w_column(shape: Layout) -> list[int]:
     return out
 
 
-def sel_b_column() -> list[int]:
-    """``selB``: 1 for ``j < 4``."""
-    return [1] * BIAS_LIMBS
+def sel_b_column(shape: Layout) -> list[int]:
+    """``selB``: 1 at ``posB(t)`` for ``t < 4``."""
+    return at_positions(shape.bias_positions(), [1] * BIAS_LIMBS)
 
 
 def delta_n_column(shape: Layout) -> list[int]:
@@ -592,9 +669,9 @@ def delta_n_column(shape: Layout) -> list[int]:
     return [0] * shape.pos(shape.n) + [1]
 
 
-def c_b_column() -> list[int]:
-    """``cb``: ``2^{8j}`` for ``j < 4``."""
-    return [1 << (8 * j) for j in range(BIAS_LIMBS)]
+def c_b_column(shape: Layout) -> list[int]:
+    """``cb``: ``2^{8t}`` at ``posB(t)`` for ``t < 4``."""
+    return at_positions(shape.bias_positions(), [1 << (8 * t) for t in range(BIAS_LIMBS)])
 
 
 @dataclass(frozen=True)
@@ -631,20 +708,22 @@ def registration_public_evals(
     """Compute every public value the registration verifier needs, in ``O(n + 256 + ℓ)``."""
     u_i, u_j = shape.split_point(point)
     positions = shape.positions()
-    e_cols = eq_prefix(u_j, max(int(positions[-1]) + 1, BIAS_LIMBS))
+    bias_pos = shape.bias_positions()
+    e_cols = eq_prefix(u_j, max(int(positions[-1]), bias_pos[-1]) + 1)
     e_data = gather(e_cols, positions)
+    e_bias = gather(e_cols, bias_pos)
     tau2_i, tau2_j = shape.split_point(tau2)
     eq2_i = eq_eval(tau2_i, u_i)
     ew = column_eq_values(tau2_j, positions[:-1])
-    eb = column_eq_values(tau2_j, range(BIAS_LIMBS))
+    eb = column_eq_values(tau2_j, bias_pos)
     return RegistrationPublicEvals(
         eq_tau=eq_eval(tau, u_i),
         eq_tau2_w=eq2_i * sum(a * b for a, b in zip(ew, e_cols, strict=False)) % R,
         eq_tau2_b=eq2_i * sum(a * b for a, b in zip(eb, e_cols, strict=False)) % R,
         sel_w=sum(e_data[:-1]) % R,
-        sel_b=sum(e_cols[:BIAS_LIMBS]) % R,
+        sel_b=sum(e_bias) % R,
         delta_n=e_data[-1],
-        c_b=sum(c * e for c, e in zip(c_b_column(), e_cols, strict=False)) % R,
+        c_b=sum(c * e for c, e in zip(c_b_column(shape), e_cols, strict=False)) % R,
         t_alpha=t_alpha_mle(alpha, BYTE_TABLE_SIZE, point),
     )
 
@@ -659,8 +738,8 @@ def column_eq_values(
 ) -> list[int]:
     """
     The column vector ``e(j) = [j ∈ columns]·eq(τ″_j, j)`` as its non-zero prefix (length
-    ``max(columns) + 1``): ``e″`` (``columns = 0..L−1``), ``eW″`` (``pos(c)``, ``c < n``) or
-    ``eB″`` (``0..3``) of docs/proof-system-zk.md Z3. ``O(max(columns) + μ_j)``.
+    ``max(columns) + 1``): ``e″`` (``columns = posL(0..L−1)``), ``eW″`` (``pos(c)``, ``c < n``)
+    or ``eB″`` (``posB(0..3)``) of docs/proof-system-zk.md Z3. ``O(max(columns) + μ_j)``.
     """
     cols = [int(c) for c in columns]
     if not cols:

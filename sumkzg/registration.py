@@ -14,7 +14,7 @@ chunk holds ``m'`` blinding entries that the relations never multiply, so every 
 perfectly hiding.
 
 :func:`prove_registration` proves, for every row ``i < m'``, ``W′(i, pos(c)) + 128 ∈ [0, 256)``
-for ``c < n`` and ``W′(i, pos(n)) + 2^31 = Σ_{t<4} 2^{8t}·BL(i, t)`` with bytes ``BL``, by one
+for ``c < n`` and ``W′(i, pos(n)) + 2^31 = Σ_{t<4} 2^{8t}·BL(i, posB(t))`` with bytes ``BL``, by one
 logUp lookup into the byte table; :func:`verify_registration` checks such a proof against a
 :class:`~sumkzg.statement.RegistrationStatement`. The relation (§4)::
 
@@ -24,8 +24,11 @@ logUp lookup into the byte table; :func:`verify_registration` checks such a proo
     B2B = eq(τ″_i, i)·eB″(j)·(HB·(α − BL) − 1)          eB″(j) = selB(j)·eq(τ″_j, j)
     F   = eq(τ,i)·A_R + γ·B1 + γ²·B2W + γ³·B2B,     Σ F = 0
 
-v2 (docs/proof-system-zk.md) makes the proof zero knowledge: ``BL``, ``HW``, ``HB`` and ``Mu``
-carry two fresh blinding entries each where every term vanishes (Z2), the sumcheck runs on
+v2 (docs/proof-system-zk.md) makes the proof zero knowledge: the bias limb column ``t < 4`` of
+``BL`` and ``HB`` sits at ``posB(t) = t + ⌊t/g⌋`` (so the last column of every chunk is free), and
+``BL``, ``HW``, ``HB`` carry two fresh blinding entries in **every** chunk (rows 0 and 1 of the
+chunk's free column, resp. of the weight chunk's blinding column), ``Mu`` two, all where every term
+vanishes (Z2); the sumcheck runs on
 ``F + ρ_L·G`` (Libra, Z5) from the claim ``ρ_L·Γ``, and the opening is masked (Z6).
 
 The chunk helpers at the end (:func:`commit_chunks`, :func:`weight_flat`, :func:`inverse_lookup`)
@@ -748,10 +751,37 @@ def prove_registration_with_witness(
 
 RegistrationMaskHook = Callable[[ZkMasks, list[int]], tuple[ZkMasks, list[int]]]
 """
-TESTS ONLY: ``(masks, blinding entries) -> the same, replaced``; the ``6 + 2·K_W`` blinding entries
-are, in order, ``BL`` at ``(0,4), (0,5)``, ``HW`` at :func:`hw_blinding_cells` (two per weight
-chunk), ``HB`` at ``(0,4), (0,5)``, ``Mu`` at flat ``256, 257``.
+TESTS ONLY: ``(masks, blinding entries) -> the same, replaced``; the ``4·K_B + 2·K_W + 2`` blinding
+entries are, in order, ``BL`` at :func:`bias_blinding_cells` (two per chunk), ``HW`` at
+:func:`hw_blinding_cells` (two per weight chunk), ``HB`` at :func:`bias_blinding_cells`, ``Mu`` at
+flat ``256, 257`` (see :func:`split_registration_blinds`).
 """
+
+
+def bias_blinding_cells(layout: Layout) -> list[tuple[int, int]]:
+    """
+    The cells ``(row, column)`` of ``BL``'s (and, with independent values, ``HB``'s) blinding
+    entries (docs/proof-system-zk.md Z2): rows 0 and 1 of the free column ``cpc·κ + g`` of every
+    chunk ``κ < K_B``, chunk by chunk. The bias limbs sit at ``posB(t) = t + ⌊t/g⌋``, so ``selB``,
+    ``cb`` and ``eB″`` are 0 there and every chunk commitment ``C_BL[κ]``, ``C_HB[κ]`` is hiding.
+    """
+    return layout.free_cells(layout.k_b)
+
+
+def split_registration_blinds(
+    layout: Layout, blinds: Sequence[int]
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The ``BL``, ``HW``, ``HB`` and ``Mu`` parts of the registration blinding entries."""
+    kb2, kw2 = 2 * layout.k_b, 2 * layout.k_hw
+    if len(blinds) != 2 * kb2 + kw2 + 2:
+        raise ValueError(f"{len(blinds)} blinding entries, expected {2 * kb2 + kw2 + 2}")
+    values = list(blinds)
+    return (
+        values[:kb2],
+        values[kb2 : kb2 + kw2],
+        values[kb2 + kw2 : 2 * kb2 + kw2],
+        values[2 * kb2 + kw2 :],
+    )
 
 
 def hw_blinding_cells(layout: Layout) -> list[tuple[int, int]]:
@@ -785,25 +815,29 @@ def _prove_registration(
     tr = start_transcript(DOMAIN_REGISTRATION, statement.to_bytes(setup.setup_id), transcript)
 
     masks = ZkMasks.draw(layout.ell, rng)
-    k_hw = layout.k_hw
-    blinds = draw_nonzero(6 + 2 * k_hw, rng)
+    blinds = draw_nonzero(4 * layout.k_b + 2 * layout.k_hw + 2, rng)
     if masks_hook is not None:
         masks, blinds = masks_hook(masks, blinds)
-    hw_end = 2 + 2 * k_hw
-    bl_blind, hw_blind = blinds[0:2], blinds[2:hw_end]
-    hb_blind, mu_blind = blinds[hw_end : hw_end + 2], blinds[hw_end + 2 : hw_end + 4]
-    limb_cols = (mp * BIAS_LIMBS, mp * (BIAS_LIMBS + 1))  # flat (0, 4), (0, 5)
+    bl_blind, hw_blind, hb_blind, mu_blind = split_registration_blinds(layout, blinds)
+    # Bias limb t at posB(t) = t + ⌊t/g⌋; two blinding entries in every chunk κ < K_B, at rows 0
+    # and 1 of its free column cpc·κ + g (Z2).
+    bias_pos = np.asarray(layout.bias_positions(), dtype=np.int64)
+    bias_width = layout.cpc * layout.k_b
+    b_cells = bias_blinding_cells(layout)
+    b_flat = [layout.flat(row, col) for row, col in b_cells]
 
     # Round 1: the bias limbs, the multiplicities and the mask commitments.
     bl_values = witness.bias_limbs
-    bl_grid = np.zeros((mp, BIAS_LIMBS + 2), dtype=object)
-    bl_grid[:, :BIAS_LIMBS] = bl_values
-    bl_grid[0, BIAS_LIMBS], bl_grid[0, BIAS_LIMBS + 1] = bl_blind
+    bl_data = np.zeros((mp, bias_width), dtype=object)
+    bl_data[:, bias_pos] = bl_values
+    bl_grid = bl_data.copy()
+    for (row, col), value in zip(b_cells, bl_blind, strict=True):
+        bl_grid[row, col] = value
     bl_flat = grid_flat(bl_grid)
     c_bl = add_entries(
         setup,
-        commit_chunks(setup, grid_flat(np.asarray(bl_values, dtype=object)), layout.k_b),
-        dict(zip(limb_cols, bl_blind, strict=True)),
+        commit_chunks(setup, grid_flat(bl_data), layout.k_b),
+        dict(zip(b_flat, bl_blind, strict=True)),
     )
     mu_flat = obj_array([*witness.multiplicities, *mu_blind])
     c_mu = add_entries(
@@ -823,18 +857,18 @@ def _prove_registration(
     w_padded = np.zeros((mp, n), dtype=np.int64)
     w_padded[: layout.m] = weights
     hw_inv = inverse_lookup(w_padded + WEIGHT_OFFSET, alpha).spread(positions[:n], width)
-    hb_inv = inverse_lookup(bl_values, alpha)
+    hb_inv = inverse_lookup(bl_values, alpha).spread(bias_pos, bias_width)
     hw = hw_inv.values.copy()
     for (row, col), value in zip(hw_blinding_cells(layout), hw_blind, strict=True):
         hw[row, col] = value
-    hb = np.zeros((mp, BIAS_LIMBS + 2), dtype=object)
-    hb[:, :BIAS_LIMBS] = hb_inv.values
-    hb[0, BIAS_LIMBS], hb[0, BIAS_LIMBS + 1] = hb_blind
+    hb = hb_inv.values.copy()
+    for (row, col), value in zip(b_cells, hb_blind, strict=True):
+        hb[row, col] = value
     c_hw = add_entries(
         setup, hw_inv.commit(setup, layout.k_hw), dict(zip(hw_cols, hw_blind, strict=True))
     )
     c_hb = add_entries(
-        setup, hb_inv.commit(setup, layout.k_b), dict(zip(limb_cols, hb_blind, strict=True))
+        setup, hb_inv.commit(setup, layout.k_b), dict(zip(b_flat, hb_blind, strict=True))
     )
     tau, tau2, gamma, rho_l = round2_challenges(tr, [*c_hw, *c_hb], layout)
     if rho_l == 0:
@@ -853,11 +887,11 @@ def _prove_registration(
         "eq_tau": Vec("i", eq_table(tau)),
         "e_i": Vec("i", eq_table(tau2[: layout.mu_i])),
         "e_w": Vec("j", column_eq_values(tau2_j, positions[:n])),
-        "e_b": Vec("j", column_eq_values(tau2_j, range(BIAS_LIMBS))),
+        "e_b": Vec("j", column_eq_values(tau2_j, bias_pos)),
         "sel_w": Vec("j", sel_w_column(layout)),
-        "sel_b": Vec("j", sel_b_column()),
+        "sel_b": Vec("j", sel_b_column(layout)),
         "delta_n": Vec("j", delta_n_column(layout)),
-        "c_b": Vec("j", c_b_column()),
+        "c_b": Vec("j", c_b_column(layout)),
         "W": Grid(w_grid),
         "BL": Grid(bl_grid),
         "HW": Grid(hw),

@@ -450,6 +450,11 @@ def test_setup_points_are_the_files(chain: ChainEnv, setup: Setup) -> None:
         (300, 40, 0, 20),
         (2048, 5, 1, 16),
         (1, 4000, 0, 24),
+        # Several limb chunks, each with its own free column (docs/proof-system-zk.md Z1, Z2):
+        # m' = 512 (K_L = 2), 1024 (K_L = 4, K_B = 2), 2048 (K_L = 10, K_B = 4, n' = 32).
+        (300, 8, 1, 13),
+        (600, 4, 0, 13),
+        (1100, 3, 1, 13),
     ],
 )
 def test_python_proofs_verify_onchain(
@@ -491,8 +496,24 @@ def test_python_proofs_verify_onchain(
 def test_python_and_solidity_agree_on_every_mutation(
     chain: ChainEnv, setup: Setup, m: int, n: int, activation: int
 ) -> None:
+    _agree_on_every_mutation(chain, setup, make_layer(setup, m, n, activation, seed=7 * m + n))
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "activation", "shift"),
+    # Limb layouts of several chunks with a free column each (docs/proof-system-zk.md Z1, Z2):
+    # m' = 512 and 1024 with L = 10 and L = 9 limbs (posL(t) = t + ⌊t/g⌋ past the first chunk).
+    [(300, 8, 1, 13), (600, 4, 0, 13), (600, 4, 1, 16)],
+)
+def test_large_limb_layouts_agree_on_every_mutation(
+    chain: ChainEnv, setup: Setup, m: int, n: int, activation: int, shift: int
+) -> None:
+    layer = make_layer(setup, m, n, activation, seed=5 * m + n, shift=shift)
+    _agree_on_every_mutation(chain, setup, layer)
+
+
+def _agree_on_every_mutation(chain: ChainEnv, setup: Setup, layer: Layer) -> None:
     verifier = deploy_verifier(chain)
-    layer = make_layer(setup, m, n, activation, seed=7 * m + n)
     register(chain, verifier, layer, registration_proof(setup, layer, verifier.address))
     statement = inference_statement(layer, verifier.address)
     proof = inference_proof(setup, layer, statement)
@@ -595,7 +616,7 @@ def test_registration_agrees_and_reverts_with_the_right_error(
     assert verifier.functions.isWellFormed(layer.commitment.h_w, SETUP_ID, header).call() is True
 
 
-@pytest.mark.parametrize(("m", "n"), [(5, 7), (64, 200)])
+@pytest.mark.parametrize(("m", "n"), [(5, 7), (64, 200), (600, 3), (1100, 2)])
 def test_registration_python_and_solidity_agree_on_every_mutation(
     chain: ChainEnv, setup: Setup, m: int, n: int
 ) -> None:

@@ -140,8 +140,10 @@ library SumKzgLayout {
 
     /// @notice μ_i and μ_j of an m×n layer (§3, Z1): m' = max(2, 2^⌈log₂ m⌉) = 2^μ_i ≤ D/2,
     ///         cpc = D/m' columns per chunk,
-    ///         n' = 2^μ_j = max(2^⌈log₂(cpc·K_W)⌉, 16). ok is false outside 1 ≤ m, n ≤ 65534, for
-    ///         m' > D/2 (a chunk must hold a data column and its blinding column) or for ℓ > 24.
+    ///         n' = 2^μ_j = max(2^⌈log₂(cpc·K_W)⌉, 2^⌈log₂(cpc·K_L^max)⌉, 16): the middle term (the
+    ///         limb chunks of L = 10, §5) exceeds 16 only for m' = D/2, where it is 32. ok is false
+    ///         outside 1 ≤ m, n ≤ 65534, for m' > D/2 (a chunk must hold a data column and its
+    ///         blinding column) or for ℓ > 24.
     function vars(uint256 m, uint256 n) internal pure returns (bool ok, uint256 muI, uint256 muJ) {
         if (m == 0 || n == 0 || m > MAX_DIM || n > MAX_DIM) return (false, 0, 0);
         muI = ceilLog2(m);
@@ -149,6 +151,7 @@ library SumKzgLayout {
         if (muI >= LOG_D) return (false, 0, 0);
         muJ = LOG_D - muI + ceilLog2(weightChunks(n, muI)); // log₂ of 2^⌈log₂(cpc·K_W)⌉
         if (muJ < 4) muJ = 4; // n' ≥ 16
+        if (muI == LOG_D - 1 && muJ < 5) muJ = 5; // cpc = 2: the L ≤ 10 limbs span 2L ≤ 20 columns
         ok = muI + muJ <= MAX_VARS;
     }
 
@@ -156,6 +159,18 @@ library SumKzgLayout {
     function weightChunks(uint256 n, uint256 muI) internal pure returns (uint256) {
         uint256 g = (uint256(1) << (LOG_D - muI)) - 1;
         return (n + g) / g;
+    }
+
+    /// @notice ⌊posL(count − 1)/cpc⌋ + 1: the chunks of `count` ≥ 1 limb columns at
+    ///         posL(t) = t + ⌊t/g⌋, g = cpc − 1, cpc = D/m' = 2^(d − μ_i) (Z1: the last column of every
+    ///         chunk is free for its blinding entries).
+    function limbChunks(uint256 count, uint256 muI) internal pure returns (uint256 k) {
+        assembly ("memory-safe") {
+            // 1 ≤ count ≤ 10, μ_i ≤ d − 1: no overflow, g ≥ 1.
+            let b := sub(LOG_D, muI)
+            let last := sub(count, 1)
+            k := add(shr(b, add(last, div(last, sub(shl(b, 1), 1)))), 1)
+        }
     }
 
     /// @notice The smallest e with 2^e ≥ x.
@@ -198,18 +213,17 @@ library SumKzgLayout {
             mstore(add(c, CTX_TS), add(256, shl(topBits, 1)))
             mstore(add(c, CTX_NPOLY), 4)
         }
-        proofLength = _inferenceSections(c, n, (limbs + 2) << muI, proofOffset);
+        proofLength = _inferenceSections(c, n, limbChunks(limbs, muI), proofOffset);
     }
 
     /// @dev C_W[K_W] ‖ C_Limb[K_L] ‖ C_Mu ‖ C_R ‖ C_Lib ‖ C_Mk ‖ Γ ‖ C_H[K_L] ‖ ..., with
-    ///      K_L = ⌈m'·(L+2)/D⌉ (Z1, Z9).
-    function _inferenceSections(uint256 c, uint256 n, uint256 limbCells, uint256 proofOffset)
+    ///      K_L = ⌊posL(L−1)/cpc⌋ + 1 (Z1, Z9).
+    function _inferenceSections(uint256 c, uint256 n, uint256 kL, uint256 proofOffset)
         private
         pure
         returns (uint256 proofLength)
     {
         uint256 kW = weightChunks(n, _get(c, CTX_MU_I));
-        uint256 kL = chunks(limbCells);
         uint256 pR1 = proofOffset + 128 * kW;
         uint256 pCR = pR1 + 128 * (kL + 1);
         uint256 pR2 = pCR + 3 * 128 + 32;
@@ -243,7 +257,7 @@ library SumKzgLayout {
             mstore(add(c, CTX_NPOLY), 5)
         }
         uint256 kW = weightChunks(n, muI); // = K_HW
-        uint256 kB = chunks(6 * (uint256(1) << muI)); // K_B = ⌈6m'/D⌉ (Z1)
+        uint256 kB = limbChunks(4, muI); // K_B = ⌊posB(3)/cpc⌋ + 1 (Z1)
         uint256 pR1 = proofOffset + 128 * kW;
         uint256 pR2 = pR1 + 128 * (kB + 3) + 32; // C_BL[K_B] ‖ C_Mu ‖ C_Lib ‖ C_Mk ‖ Γ
         assembly ("memory-safe") {

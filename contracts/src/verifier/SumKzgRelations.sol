@@ -55,7 +55,7 @@ library SumKzgRelations {
     // Inference.
     uint256 private constant PV_X = 0x60;
     uint256 private constant PV_YS = 0x80; // δ0·ỹ′ + cu·Limb·σ̃
-    uint256 private constant PV_E2 = 0xa0; // ẽ″(u_j) = Σ_{j<L} eq(τ″_j, j)·eq(u_j, j)
+    uint256 private constant PV_E2 = 0xa0; // ẽ″(u_j) = Σ_{t<L} eq(τ″_j, posL(t))·eq(u_j, posL(t))
     uint256 private constant PV_D0 = 0xc0;
     uint256 private constant PV_CRHO = 0xe0;
     uint256 private constant PV_CU = 0x100;
@@ -67,7 +67,7 @@ library SumKzgRelations {
     uint256 private constant PV_DN = 0xa0;
     uint256 private constant PV_CB = 0xc0;
     uint256 private constant PV_EW2 = 0xe0; // ẽW″(u_j) = Σ_{c<n} eq(τ″_j, pos(c))·eq(u_j, pos(c))
-    uint256 private constant PV_EB2 = 0x100; // ẽB″(u_j) = Σ_{j<4} eq(τ″_j, j)·eq(u_j, j)
+    uint256 private constant PV_EB2 = 0x100; // ẽB″(u_j) = Σ_{t<4} eq(τ″_j, posB(t))·eq(u_j, posB(t))
 
     // The Libra identity (Z5): ω, ω^{N−1} = ω^127, 1/N; intermediates at CTX_LIBRA + slot.
     uint256 private constant OMEGA = 0x6898111413588742b7c68b4d7fdd60d098d0caac87f5713c5130c2c1660125be;
@@ -346,7 +346,7 @@ library SumKzgRelations {
         (uint256 selW, uint256 dn) = _weightColumns(0, w, SumKzgLayout.LOG_D - _load(c, CTX_MU_I), muJ, n);
         dot = addmod(dot, R - mulmod(128, selW, R), R);
         _store(c, PV_X, addmod(dot, dn, R));
-        _columns(c, tLo, _load(tHi, 0));
+        _columns(c, tLo, tHi, a);
         _inferenceRestricted(c, w, muJ);
     }
 
@@ -499,11 +499,46 @@ library SumKzgRelations {
         _store(c, PV_YS, ys);
     }
 
-    /// @dev δ0, cρ, cu, sel, top at u_j from the low column table (first 16 columns) and the factor
-    ///      `h0` = eq(high column variables, 0).
-    function _columns(uint256 c, uint256 tLo, uint256 h0) private pure {
+    /// @dev δ0, cρ, cu, sel, top at u_j: limb column t sits at posL(t) = t + ⌊t/g⌋ (Z1, ≤ 18 < n').
+    ///      For L ≤ g (every m' ≤ 256) posL(t) = t and `_columnsFirst` reads the low table's first L
+    ///      words (the compacted table of `_xDot` agrees with the plain one on its first g ≥ 15).
+    ///      Otherwise (b = log₂ cpc ≤ 3, where `tLo` holds the plain table) eq(u_j, posL(t)) is the
+    ///      low table's word posL(t) mod 2^a times the high table's word posL(t) div 2^a (`tHi`).
+    function _columns(uint256 c, uint256 tLo, uint256 tHi, uint256 a) private pure {
         uint256 kRho = _load(c, CTX_KRHO);
         uint256 limbs = _load(c, CTX_LIMBS);
+        uint256 g = (uint256(1) << (SumKzgLayout.LOG_D - _load(c, CTX_MU_I))) - 1;
+        if (limbs <= g) {
+            // posL(t) = t < 16: all in the low table's first block.
+            _columnsFirst(c, tLo, _load(tHi, 0), kRho, limbs);
+            return;
+        }
+        uint256 cRho;
+        uint256 cU;
+        uint256 sel;
+        uint256 top;
+        assembly ("memory-safe") {
+            for { let t := 0 } lt(t, limbs) { t := add(t, 1) } {
+                let p := add(t, div(t, g))
+                let e :=
+                    mulmod(mload(add(tLo, shl(5, and(p, sub(shl(a, 1), 1))))), mload(add(tHi, shl(5, shr(a, p)))), R)
+                sel := addmod(sel, e, R)
+                switch lt(t, kRho)
+                case 1 { cRho := addmod(cRho, mulmod(shl(shl(3, t), 1), e, R), R) }
+                default { cU := addmod(cU, mulmod(shl(shl(3, sub(t, kRho)), 1), e, R), R) }
+                if eq(t, sub(kRho, 1)) { top := e }
+            }
+        }
+        _store(c, PV_D0, mulmod(_load(tLo, 0), _load(tHi, 0), R));
+        _store(c, PV_CRHO, cRho);
+        _store(c, PV_CU, cU);
+        _store(c, PV_SEL, sel);
+        _store(c, PV_TOP, top);
+    }
+
+    /// @dev δ0, cρ, cu, sel, top when posL(t) = t (L ≤ g: the first chunk holds every limb column),
+    ///      from the low column table's first L words and `h0` = eq(high column variables, 0).
+    function _columnsFirst(uint256 c, uint256 tLo, uint256 h0, uint256 kRho, uint256 limbs) private pure {
         uint256 cRho;
         uint256 cU;
         uint256 sel;
@@ -524,23 +559,34 @@ library SumKzgRelations {
         _store(c, PV_TOP, mulmod(_load(tLo, 32 * (kRho - 1)), h0, R));
     }
 
-    /// @dev ẽ″(u_j) = Σ_{j<L} eq(τ″_j, j)·eq(u_j, j) (Z3) over the column point `w` = u_j.
+    /// @dev ẽ″(u_j) = Σ_{t<L} eq(τ″_j, posL(t))·eq(u_j, posL(t)) (Z3) over the column point
+    ///      `w` = u_j: a prefix sum when posL(t) = t (L ≤ g), else `_weightColumns`' closed form
+    ///      (posL is the weight layout's pos).
     function _inferenceRestricted(uint256 c, uint256 w, uint256 muJ) private pure {
-        (uint256 e2,,,) = _walk(c + CTX_TAU2 + 32 * _load(c, CTX_MU_I), w, muJ, _load(c, CTX_LIMBS));
+        uint256 muI = _load(c, CTX_MU_I);
+        uint256 b = SumKzgLayout.LOG_D - muI;
+        uint256 limbs = _load(c, CTX_LIMBS);
+        uint256 e2;
+        if (limbs < (uint256(1) << b)) (e2,,,) = _walk(c + CTX_TAU2 + 32 * muI, w, muJ, limbs);
+        else (e2,) = _weightColumns(c + CTX_TAU2 + 32 * muI, w, b, muJ, limbs);
         _store(c, PV_E2, e2);
     }
 
-    /// @dev ẽW″(u_j) and ẽB″(u_j) (Z3) over the column point `w` = u_j.
+    /// @dev ẽW″(u_j) and ẽB″(u_j) (Z3) over the column point `w` = u_j (the bias limbs at
+    ///      posB(t) = t + ⌊t/g⌋, t < 4: `_weightColumns`' closed form with n = 4).
     function _registrationRestricted(uint256 c, uint256 w, uint256 muI, uint256 muJ) private pure {
         uint256 tau2j = c + CTX_TAU2 + 32 * muI;
         (uint256 ew2,) = _weightColumns(tau2j, w, SumKzgLayout.LOG_D - muI, muJ, _load(c, CTX_N));
         _store(c, PV_EW2, ew2);
-        (uint256 eb2,,,) = _walk(tau2j, w, muJ, 4);
+        uint256 eb2;
+        if (muI < SumKzgLayout.LOG_D - 2) (eb2,,,) = _walk(tau2j, w, muJ, 4); // g ≥ 7: posB(t) = t
+        else (eb2,) = _weightColumns(tau2j, w, SumKzgLayout.LOG_D - muI, muJ, 4);
         _store(c, PV_EB2, eb2);
     }
 
-    /// @dev selW, δn (closed forms, `_weightColumns`), selB and cb (first 4 columns) at u_j, and
-    ///      the restricted sums of Z3.
+    /// @dev selW, δn (closed forms, `_weightColumns`), selB and cb (the bias limb columns
+    ///      posB(t) = t + ⌊t/g⌋ ≤ 6, t < 4, in the first 8 columns) at u_j, and the restricted sums
+    ///      of Z3.
     function _registrationPublic(uint256 c) private pure {
         uint256 muI = _load(c, CTX_MU_I);
         uint256 muJ = _load(c, CTX_MU_J);
@@ -549,13 +595,28 @@ library SumKzgRelations {
         _store(c, PV_SELW, selW);
         _store(c, PV_DN, dn);
         _registrationRestricted(c, w, muI, muJ);
+        _biasColumns(c, w, muI, muJ);
+    }
+
+    /// @dev selB and cb at u_j: posB(t) = t for g ≥ 7 (the first 4 columns), else ≤ 6 (the first 8),
+    ///      from an eq table of the low v = 2 or 3 column variables and eq(the others, 0).
+    function _biasColumns(uint256 c, uint256 w, uint256 muI, uint256 muJ) private pure {
         uint256 t = c + CTX_SIZE;
-        FieldMath.eqTable(t, w, 2);
-        uint256 z = FieldMath.eqZero(w + 64, muJ - 2);
-        uint256 t0 = _load(t, 0);
-        uint256 t1 = _load(t, 32);
-        uint256 t2 = _load(t, 64);
-        uint256 t3 = _load(t, 96);
+        uint256 v = muI < SumKzgLayout.LOG_D - 2 ? 2 : 3;
+        FieldMath.eqTable(t, w, v);
+        uint256 z = FieldMath.eqZero(w + 32 * v, muJ - v);
+        uint256 t0;
+        uint256 t1;
+        uint256 t2;
+        uint256 t3;
+        assembly ("memory-safe") {
+            // posB(t) = t + ⌊t/g⌋ for t = 1, 2, 3 (g = 2^b − 1 ≥ 1).
+            let g := sub(shl(sub(12, muI), 1), 1)
+            t0 := mload(t)
+            t1 := mload(add(t, shl(5, add(1, div(1, g)))))
+            t2 := mload(add(t, shl(5, add(2, div(2, g)))))
+            t3 := mload(add(t, shl(5, add(3, div(3, g)))))
+        }
         uint256 selB = addmod(addmod(t0, t1, R), addmod(t2, t3, R), R);
         uint256 cb =
             addmod(addmod(t0, mulmod(1 << 8, t1, R), R), addmod(mulmod(1 << 16, t2, R), mulmod(1 << 24, t3, R), R), R);

@@ -197,20 +197,34 @@ contract SumKzgLibTest is Test {
         assertEq(inf, 128 * 7 + 32 + 128 * 12 + _tail(4));
         assertEq(reg, 128 * 7 + 32 + 128 * 12 + _tail(5));
         // 256×256: cpc = 16 columns per chunk, g = 15 data columns, K_W = K_HW = ⌈257/15⌉ = 18,
-        // n' = 2^⌈log₂ 288⌉ = 512, ℓ = 17, L = 9, K_L = ⌈256·11/4096⌉ = 1, K_B = ⌈6·256/4096⌉ = 1.
+        // n' = 2^⌈log₂ 288⌉ = 512, ℓ = 17, L = 9 ≤ g: posL(t) = t, K_L = 1; K_B = 1.
         (ok, muI, muJ, inf, reg) = h.layout(256, 256, 16);
         assertTrue(ok);
         assertEq(muI + muJ, 17);
         assertEq(inf, 128 * (18 + 1 + 1 + 3 + 1) + 32 + 128 * 17 + _tail(4));
         assertEq(reg, 128 * (18 + 1 + 1 + 2 + 18 + 1) + 32 + 128 * 17 + _tail(5));
-        // 2048×5: cpc = 2, g = 1 (every other column a blinding column), K_W = 6, n' = 16,
-        // K_L = ⌈2048·11/4096⌉ = 6 (Z1: L + 2 columns), K_B = ⌈6·2048/4096⌉ = 3.
+        // 2048×5: cpc = 2, g = 1 (every other column a blinding column), K_W = 6, n' = 32 (m' = D/2:
+        // the limbs span 2L columns), L = 9 at posL(t) = 2t: K_L = ⌊16/2⌋ + 1 = 9 (Z1: a free
+        // column in every chunk), posB(3) = 6: K_B = 4.
         (ok, muI, muJ, inf, reg) = h.layout(2048, 5, 16);
         assertTrue(ok);
         assertEq(muI, 11);
-        assertEq(muJ, 4);
-        assertEq(inf, 128 * (6 + 6 + 1 + 3 + 6) + 32 + 128 * 15 + _tail(4));
-        assertEq(reg, 128 * (6 + 3 + 1 + 2 + 6 + 3) + 32 + 128 * 15 + _tail(5));
+        assertEq(muJ, 5);
+        assertEq(inf, 128 * (6 + 9 + 1 + 3 + 9) + 32 + 128 * 16 + _tail(4));
+        assertEq(reg, 128 * (6 + 4 + 1 + 2 + 6 + 4) + 32 + 128 * 16 + _tail(5));
+        // 600×4, k = 13: m' = 1024, cpc = 4, g = 3, K_W = 2, n' = 16, L = 10 at posL = 0, 1, 2, 4,
+        // 5, 6, 8, 9, 10, 12: K_L = 4; posB = 0, 1, 2, 4: K_B = 2.
+        (ok, muI, muJ, inf, reg) = h.layout(600, 4, 13);
+        assertTrue(ok);
+        assertEq(muI + muJ, 14);
+        assertEq(inf, 128 * (2 + 4 + 1 + 3 + 4) + 32 + 128 * 14 + _tail(4));
+        assertEq(reg, 128 * (2 + 2 + 1 + 2 + 2 + 2) + 32 + 128 * 14 + _tail(5));
+        // 300×8, k = 13: m' = 512, cpc = 8, g = 7, K_W = 2, posL(9) = 10: K_L = 2; K_B = 1.
+        (ok, muI, muJ, inf, reg) = h.layout(300, 8, 13);
+        assertTrue(ok);
+        assertEq(muI + muJ, 13);
+        assertEq(inf, 128 * (2 + 2 + 1 + 3 + 2) + 32 + 128 * 13 + _tail(4));
+        assertEq(reg, 128 * (2 + 1 + 1 + 2 + 2 + 1) + 32 + 128 * 13 + _tail(5));
         // m = 1: m' = max(2, 1) = 2 (Z1), μ_i = 1, cpc = 2048, K_W = 1, n' = 2048.
         (ok, muI, muJ,,) = h.layout(1, 1, 1);
         assertTrue(ok);

@@ -52,8 +52,8 @@ from sumkzg.setup import D
         (100, 300, 128, 512, 10, 1, 10),
         (683, 3, 1024, 16, 2, 2, 2),
         (1000, 3, 1024, 16, 2, 2, 2),
-        (2048, 1, 2048, 16, 2, 3, 2),
-        (2048, 4095, 2048, 8192, 4096, 3, 4096),
+        (2048, 1, 2048, 32, 2, 4, 2),
+        (2048, 4095, 2048, 8192, 4096, 4, 4096),
         (1, 4000, 2, 4096, 2, 1, 2),
         (1, 65534, 2, 131072, 33, 1, 33),
     ],
@@ -68,16 +68,19 @@ def test_layout_sizes(
     assert layout.ell == layout.mu_i + layout.mu_j >= 12
     assert layout.domain_size >= D
     # The spec's formulas, literally: cpc = D/m' >= 2 columns per chunk, g = cpc − 1 data
-    # columns, K_W = ⌈(n+1)/g⌉, n' = max(2^⌈log₂(cpc·K_W)⌉, 16).
+    # columns, K_W = ⌈(n+1)/g⌉, n' = max(2^⌈log₂(cpc·K_W)⌉, 16), and n' >= 32 for m' = D/2 (the
+    # limb chunks of L = 10 limbs at posL(t) = 2t, Z1).
     cpc = D // m_pad
     assert (layout.cpc, layout.g) == (cpc, cpc - 1) and cpc >= 2
     assert layout.k_w * layout.g >= n + 1 > (layout.k_w - 1) * layout.g
-    assert layout.n_pad == max(1 << (cpc * layout.k_w - 1).bit_length(), 16)
+    floor = 32 if m_pad == D // 2 else 16
+    assert layout.n_pad == max(1 << (cpc * layout.k_w - 1).bit_length(), floor)
     # The old lower bounds still hold: room for n+2 columns, m'·n' >= D.
     assert layout.n_pad >= n + 2 and layout.domain_size >= D
     assert layout.weight_columns == cpc * layout.k_w <= layout.n_pad
     assert layout.blinding_size == layout.k_w * m_pad
-    assert m_pad >= 2 and layout.k_b == -(-6 * m_pad // D)
+    # K_B = ⌊posB(3)/cpc⌋ + 1, posB(t) = t + ⌊t/g⌋ (Z1: a free column in every chunk).
+    assert m_pad >= 2 and layout.k_b == (3 + 3 // layout.g) // cpc + 1
 
 
 @pytest.mark.parametrize(
@@ -87,15 +90,17 @@ def test_layout_sizes(
         (64, 16, 1),
         (256, 20, 1),
         (512, 1, 2),
-        (1024, 62, 3),
-        (2048, 8, 6),
-        (2048, 62, 6),
+        (1024, 62, 4),
+        (1024, 16, 3),
+        (2048, 8, 9),
+        (2048, 62, 10),
     ],
 )
 def test_limb_chunks(m: int, k: int, k_l: int) -> None:
-    """``K_L = ⌈m'·(L+2)/D⌉``: the ``L`` limb columns and the two blinding columns (Z1, Z2)."""
+    """``K_L = ⌊posL(L−1)/cpc⌋ + 1``, ``posL(t) = t + ⌊t/g⌋``: a free column in every chunk (Z1)."""
     limb = LimbLayout.of(m, 3, k)
-    assert limb.k_l == k_l == -(-limb.shape.m_pad * (limb.limbs + 2) // D)
+    g, cpc = limb.shape.g, limb.shape.cpc
+    assert limb.k_l == k_l == (limb.limbs - 1 + (limb.limbs - 1) // g) // cpc + 1
 
 
 @pytest.mark.parametrize(
@@ -262,6 +267,8 @@ def at_weight_columns(layout: Layout, values: list[int]) -> list[int]:
         (300, 40, 20, 0),
         (2048, 3, 12, 1),
         (1000, 9, 8, 0),
+        (300, 8, 13, 1),
+        (600, 4, 13, 0),
     ],
 )
 def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: int) -> None:
@@ -282,12 +289,23 @@ def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: 
     limbs = limb.limbs
     assert pub.x == naive_column_mle(shape, at_weight_columns(shape, [*x, 1]), point)
     assert pub.delta0 == naive_column_mle(shape, [1], point)
-    assert pub.c_rho == naive_column_mle(shape, [2 ** (8 * j) for j in range(limb.k_rho)], point)
-    c_u = [0] * limb.k_rho + [2 ** (8 * t) for t in range(limb.k_u)]
+    # The limb columns sit at posL(t) = t + ⌊t/g⌋ (Z1).
+    pos = [t + t // shape.g for t in range(limbs)]
+    assert limb.positions() == pos
+
+    def at_limbs(values: list[int]) -> list[int]:
+        out = [0] * (pos[-1] + 1)
+        for t, v in enumerate(values):
+            out[pos[t]] = v
+        return out
+
+    c_rho = at_limbs([2 ** (8 * j) for j in range(limb.k_rho)] + [0] * limb.k_u)
+    assert pub.c_rho == naive_column_mle(shape, c_rho, point)
+    c_u = at_limbs([0] * limb.k_rho + [2 ** (8 * t) for t in range(limb.k_u)])
     assert c_u_column(limb) == c_u
     assert pub.c_u == naive_column_mle(shape, c_u, point)
-    assert pub.sel == naive_column_mle(shape, [1] * limbs, point)
-    top = [1 if j == limb.k_rho - 1 else 0 for j in range(limbs)]
+    assert pub.sel == naive_column_mle(shape, at_limbs([1] * limbs), point)
+    top = at_limbs([1 if j == limb.k_rho - 1 else 0 for j in range(limbs)])
     assert pub.top == naive_column_mle(shape, top, point)
     assert pub.y == naive_row_mle(shape, y, point)
     sigma = [(-1 if v == lo else 1 if v == 127 else 0) for v in y]
@@ -299,14 +317,16 @@ def test_inference_public_evals_match_naive(m: int, n: int, k: int, activation: 
     t_alpha = [inv(alpha - v) for v in table]
     assert pub.t_alpha == naive_flat_mle(shape, t_alpha, point)
     assert pub.eq_tau == mle_eval(eq_table(tau), u_i)
-    assert pub.eq_tau2 == naive_restricted_eq(shape, tau2, range(limbs), point)
+    assert pub.eq_tau2 == naive_restricted_eq(shape, tau2, pos, point)
     assert len(u_j) == shape.mu_j
-    assert c_rho_column(limb) == [2 ** (8 * j) for j in range(limb.k_rho)]
-    assert sel_column(limb) == [1] * limbs and top_column(limb) == top[: limb.k_rho]
+    assert c_rho_column(limb) == c_rho[: pos[limb.k_rho - 1] + 1]
+    assert sel_column(limb) == at_limbs([1] * limbs)
+    assert top_column(limb) == top[: pos[limb.k_rho - 1] + 1]
 
 
 @pytest.mark.parametrize(
-    ("m", "n"), [(1, 1), (3, 3), (6, 17), (64, 1), (2, 64), (64, 200), (300, 40), (2048, 3)]
+    ("m", "n"),
+    [(1, 1), (3, 3), (6, 17), (64, 1), (2, 64), (64, 200), (300, 40), (600, 5), (2048, 3)],
 )
 def test_registration_public_evals_match_naive(m: int, n: int) -> None:
     rng = random.Random(m * 100 + n)
@@ -317,15 +337,21 @@ def test_registration_public_evals_match_naive(m: int, n: int) -> None:
     point = [rng.randrange(R) for _ in range(shape.ell)]
     pub = registration_public_evals(shape, alpha, tau, tau2, point)
     assert pub.sel_w == naive_column_mle(shape, at_weight_columns(shape, [1] * n + [0]), point)
-    assert pub.sel_b == naive_column_mle(shape, [1] * 4, point)
+    # The bias limbs sit at posB(t) = t + ⌊t/g⌋ (Z1).
+    pos_b = [t + t // shape.g for t in range(4)]
+    assert shape.bias_positions() == pos_b
+    sel_b, c_b = [0] * (pos_b[-1] + 1), [0] * (pos_b[-1] + 1)
+    for t, p in enumerate(pos_b):
+        sel_b[p], c_b[p] = 1, 2 ** (8 * t)
+    assert pub.sel_b == naive_column_mle(shape, sel_b, point)
     assert pub.delta_n == naive_column_mle(shape, at_weight_columns(shape, [0] * n + [1]), point)
-    assert pub.c_b == naive_column_mle(shape, [1, 256, 65536, 2**24], point)
-    assert c_b_column() == [1, 256, 65536, 2**24]
+    assert pub.c_b == naive_column_mle(shape, c_b, point)
+    assert c_b_column(shape) == c_b
     assert pub.t_alpha == naive_flat_mle(shape, [inv(alpha - f) for f in range(256)], point)
     assert pub.eq_tau == mle_eval(eq_table(tau), point[: shape.mu_i])
     positions = [int(p) for p in shape.positions()]
     assert pub.eq_tau2_w == naive_restricted_eq(shape, tau2, positions[:-1], point)
-    assert pub.eq_tau2_b == naive_restricted_eq(shape, tau2, range(4), point)
+    assert pub.eq_tau2_b == naive_restricted_eq(shape, tau2, pos_b, point)
 
 
 def naive_restricted_eq(

@@ -276,7 +276,8 @@ def test_b_registration_blinding_entries_nonzero(setup: Setup) -> None:
     )
     verify_registration(setup, statement, proof)
     ((masks, blinds),) = seen
-    assert len(blinds) == 6 + 2 * statement.layout.k_hw and all(0 < v < R for v in blinds)
+    layout = statement.layout
+    assert len(blinds) == 4 * layout.k_b + 2 * layout.k_hw + 2 and all(0 < v < R for v in blinds)
     assert all(0 < v < R for v in masks.gemini)
     decoded = RegistrationProof.from_bytes(proof, statement.layout)
     for point in (decoded.c_lib, decoded.c_mk, decoded.opening.c_a, decoded.opening.c_q):
@@ -400,21 +401,25 @@ def test_d_knowing_w_a_does_not_recompute_anything_revealed(setup: Setup) -> Non
     ch = run.trace.challenges
 
     limbs = np.asarray(run.witness.limbs, dtype=object)
-    limb_flat = grid_flat(limbs)
+    bare = np.zeros((shape.m_pad, layout.width), dtype=object)
+    bare[:, layout.positions()] = limbs
+    limb_flat = grid_flat(bare)
     plain_limb = commit_chunks(setup, limb_flat, layout.k_l)
     assert plain_limb != list(proof.c_limb)
     mu_plain = commit_chunks(setup, np.asarray(run.witness.multiplicities, dtype=object), 1)[0]
     assert mu_plain != proof.c_mu
     lookups = limbs.copy()
     lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + ch.lam) % R
-    h_plain = inverse_lookup(lookups, ch.alpha).commit(setup, layout.k_l)
+    h_bare = np.zeros((shape.m_pad, layout.width), dtype=object)
+    h_bare[:, layout.positions()] = inverse_lookup(lookups, ch.alpha).values
+    h_plain = commit_chunks(setup, grid_flat(h_bare), layout.k_l)
     assert h_plain != list(proof.c_h)
 
     # The v1 leak, one blinding entry at a time: solve the revealed evaluation for the entry at f.
     padded = [0] * shape.domain_size
     padded[: len(limb_flat)] = [int(v) for v in limb_flat]
     v0 = mle_eval(padded, point)
-    for f in (shape.flat(0, layout.limbs), shape.flat(0, layout.limbs + 1)):
+    for f in (shape.flat(row, col) for row, col in layout.blinding_cells()):
         guess = (proof.evals[1] - v0) * inv(eq_at(point, f)) % R
         chunk = f // D
         recomputed = plain_limb[chunk] + g1_mul(setup.g1[f % D], guess)
@@ -606,8 +611,14 @@ def test_f_mask_reuse_is_detected_by_the_freshness_check(setup: Setup) -> None:
     def reuse(
         _masks: ZkMasks, _l: list[int], _h: list[int], _mu: list[int], _r: list[int]
     ) -> tuple[ZkMasks, list[int], list[int], list[int], list[int]]:
-        blinds = first.blinds
-        return first.masks, blinds[0:2], blinds[2:4], blinds[4:6], blinds[6:]
+        blinds, k = first.blinds, 2 * first.statement.layout.k_l
+        return (
+            first.masks,
+            blinds[:k],
+            blinds[k : 2 * k],
+            blinds[2 * k : 2 * k + 2],
+            blinds[2 * k + 2 :],
+        )
 
     second = prove_recorded(setup, a, x, hooks=ProverHooks(masks=reuse))
     verify_inference(setup, second.statement, second.proof)
@@ -622,23 +633,32 @@ def test_f_mask_reuse_is_detected_by_the_freshness_check(setup: Setup) -> None:
 
 
 def test_z2_inference_blinding_positions(setup: Setup) -> None:
-    """``Limb``, ``H`` at ``(0, L), (0, L+1)``; ``Mu`` at ``TS, TS+1``; ``C_R = commit(R‖R)``."""
+    """
+    ``Limb``, ``H`` at rows 0, 1 of the free column ``cpc·κ + g`` of every chunk (the limbs at
+    ``posL(t) = t + ⌊t/g⌋``); ``Mu`` at ``TS, TS+1``; ``C_R = commit(R‖R)``.
+    """
     a, _, x = models()
     run = prove_recorded(setup, a, x)
     layout = run.statement.layout
     shape = layout.shape
     proof = InferenceProof.from_bytes(run.proof, layout)
     ch = run.trace.challenges
-    limb_b, h_b, mu_b, r = run.blinds[0:2], run.blinds[2:4], run.blinds[4:6], run.blinds[6:]
-    width = layout.limbs + 2
+    k = 2 * layout.k_l
+    limb_b, h_b = run.blinds[:k], run.blinds[k : 2 * k]
+    mu_b, r = run.blinds[2 * k : 2 * k + 2], run.blinds[2 * k + 2 :]
+    cpc, g = shape.cpc, shape.g
+    pos = [t + t // g for t in range(layout.limbs)]
+    cells = [(row, cpc * kappa + g) for kappa in range(layout.k_l) for row in (0, 1)]
+    assert layout.positions() == pos and layout.blinding_cells() == cells
+    width = cpc * layout.k_l
     limbs = np.zeros((shape.m_pad, width), dtype=object)
-    limbs[:, : layout.limbs] = np.asarray(run.witness.limbs, dtype=object)
-    lookups = limbs[:, : layout.limbs].copy()
+    limbs[:, pos] = np.asarray(run.witness.limbs, dtype=object)
+    lookups = limbs[:, pos].copy()
     lookups[:, layout.k_rho - 1] = (lookups[:, layout.k_rho - 1] + ch.lam) % R
     h = np.zeros((shape.m_pad, width), dtype=object)
-    h[:, : layout.limbs] = inverse_lookup(lookups, ch.alpha).values
-    limbs[0, layout.limbs], limbs[0, layout.limbs + 1] = limb_b
-    h[0, layout.limbs], h[0, layout.limbs + 1] = h_b
+    h[:, pos] = inverse_lookup(lookups, ch.alpha).values
+    for (row, col), lv, hv in zip(cells, limb_b, h_b, strict=True):
+        limbs[row, col], h[row, col] = lv, hv
     assert commit_chunks(setup, grid_flat(limbs), layout.k_l) == list(proof.c_limb)
     assert commit_chunks(setup, grid_flat(h), layout.k_l) == list(proof.c_h)
     mu = np.asarray([*run.witness.multiplicities, *mu_b], dtype=object)
@@ -649,8 +669,9 @@ def test_z2_inference_blinding_positions(setup: Setup) -> None:
 
 
 def test_z2_registration_blinding_positions(setup: Setup) -> None:
-    """``BL``, ``HB`` at ``(0,4), (0,5)``; ``HW`` at rows 0, 1 of every chunk's blinding column;
-    ``Mu`` at 256, 257."""
+    """``BL``, ``HB`` at rows 0, 1 of the free column ``cpc·κ + g`` of every chunk (the bias limbs
+    at ``posB(t) = t + ⌊t/g⌋``); ``HW`` at rows 0, 1 of every chunk's blinding column; ``Mu`` at
+    256, 257."""
     a, _, _ = models()
     statement = RegistrationStatement(
         chain_id=31337, verifier=VERIFIER, h_w=a.commitment.h_w, m=M_ROWS, n=N_COLS
@@ -681,13 +702,19 @@ def test_z2_registration_blinding_positions(setup: Setup) -> None:
     proof = RegistrationProof.from_bytes(proof_bytes, layout)
     (blinds,) = seen
     assert tr.alpha is not None
-    bl = np.zeros((layout.m_pad, 6), dtype=object)
-    bl[:, :4] = np.asarray(witness.bias_limbs, dtype=object)
-    hb = np.zeros((layout.m_pad, 6), dtype=object)
-    hb[:, :4] = inverse_lookup(np.asarray(witness.bias_limbs, dtype=object), tr.alpha).values
-    hw_end = 2 + 2 * layout.k_hw
-    bl[0, 4], bl[0, 5] = blinds[0:2]
-    hb[0, 4], hb[0, 5] = blinds[hw_end : hw_end + 2]
+    cpc, g, kb2 = layout.cpc, layout.g, 2 * layout.k_b
+    pos_b = [t + t // g for t in range(4)]
+    b_cells = [(row, cpc * kappa + g) for kappa in range(layout.k_b) for row in (0, 1)]
+    assert layout.bias_positions() == pos_b and layout.free_cells(layout.k_b) == b_cells
+    bl = np.zeros((layout.m_pad, cpc * layout.k_b), dtype=object)
+    bl[:, pos_b] = np.asarray(witness.bias_limbs, dtype=object)
+    hb = np.zeros((layout.m_pad, cpc * layout.k_b), dtype=object)
+    hb[:, pos_b] = inverse_lookup(np.asarray(witness.bias_limbs, dtype=object), tr.alpha).values
+    hw_end = kb2 + 2 * layout.k_hw
+    for (row, col), bv, hv in zip(
+        b_cells, blinds[:kb2], blinds[hw_end : hw_end + kb2], strict=True
+    ):
+        bl[row, col], hb[row, col] = bv, hv
     width = layout.weight_columns
     hw = np.zeros((layout.m_pad, width), dtype=object)
     positions = layout.positions()[:N_COLS]
@@ -695,10 +722,10 @@ def test_z2_registration_blinding_positions(setup: Setup) -> None:
     w_pad[:M_ROWS] = w
     hw[:, positions] = inverse_lookup(w_pad + 128, tr.alpha).values
     cells = [(row, int(col)) for col in layout.blinding_columns() for row in (0, 1)]
-    for (row, col), value in zip(cells, blinds[2:hw_end], strict=True):
+    for (row, col), value in zip(cells, blinds[kb2:hw_end], strict=True):
         hw[row, col] = value
     assert commit_chunks(setup, grid_flat(bl), layout.k_b) == list(proof.c_bl)
     assert commit_chunks(setup, grid_flat(hb), layout.k_b) == list(proof.c_hb)
     assert commit_chunks(setup, grid_flat(hw), layout.k_hw) == list(proof.c_hw)
-    mu = np.asarray([*witness.multiplicities, *blinds[hw_end + 2 : hw_end + 4]], dtype=object)
+    mu = np.asarray([*witness.multiplicities, *blinds[hw_end + kb2 :]], dtype=object)
     assert commit_chunks(setup, mu, 1) == [proof.c_mu]
