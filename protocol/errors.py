@@ -101,6 +101,20 @@ class BatchAlreadyFinalized(ContractError):
     arg_names = ("batchId",)
 
 
+class BatchLengthMismatch(ContractError):
+    """submitProofs got a different number of demands and revealed vectors."""
+
+    signature = "BatchLengthMismatch(uint256,uint256)"
+    arg_names = ("demands", "ios")
+
+
+class BatchProofRejected(ContractError):
+    """The batch proof was rejected; nothing changed (each demand may still be answered alone)."""
+
+    signature = "BatchProofRejected()"
+    arg_names = ()
+
+
 class BondTooSmall(ContractError):
     """The challenger has less locked bond than the amount released."""
 
@@ -199,8 +213,16 @@ class DotLengthMismatch(ContractError):
     arg_names = ("weights", "inputs")
 
 
+class DuplicateDemand(ContractError):
+    """A demand appears twice in one batch."""
+
+    signature = "DuplicateDemand(uint256)"
+    arg_names = ("demandId",)
+
+
 class EmptyBatch(ContractError):
-    """A batch must have a non-zero root and at least one receipt."""
+    """A batch must have a non-zero root and at least one receipt (ProofDemandGame.submitProofs: at
+    least one demand)."""
 
     signature = "EmptyBatch()"
     arg_names = ()
@@ -311,6 +333,13 @@ class MissingWeightRoot(ContractError):
     arg_names = ("layer",)
 
 
+class MixedBatch(ContractError):
+    """A demand of the batch is not of the first demand's model and partition."""
+
+    signature = "MixedBatch(uint256)"
+    arg_names = ("demandId",)
+
+
 class ModelAlreadyRegistered(ContractError):
     """A model with this id is already registered."""
 
@@ -351,6 +380,13 @@ class NotAssignedNode(ContractError):
 
     signature = "NotAssignedNode(uint256,address)"
     arg_names = ("requestId", "caller")
+
+
+class NotBatchVerifier(ContractError):
+    """The partition's verifier does not implement IBatchProofVerifier."""
+
+    signature = "NotBatchVerifier(address)"
+    arg_names = ("verifier",)
 
 
 class NotClaimNode(ContractError):
@@ -465,6 +501,13 @@ class SlashExceedsMinStake(ContractError):
     arg_names = ("slashAmount", "minNodeStake")
 
 
+class StackNotRegistered(ContractError):
+    """P (hP, (m1 + 4) × n1) or V (hV, (m1 + 4) × m2) is not registered in the base verifier."""
+
+    signature = "StackNotRegistered(bytes32,bytes32)"
+    arg_names = ("hP", "hV")
+
+
 class TransferFailed(ContractError):
     """An ETH transfer failed."""
 
@@ -526,6 +569,13 @@ class UnsupportedShape(ContractError):
 
     signature = "UnsupportedShape(uint256,uint256)"
     arg_names = ("m", "n")
+
+
+class UnsupportedStack(ContractError):
+    """The layer headers are not two valid QLinear layers of a supported stack."""
+
+    signature = "UnsupportedStack()"
+    arg_names = ()
 
 
 class VerifierNotContract(ContractError):

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {InferenceMarket} from "../InferenceMarket.sol";
+import {BatchStatement, IBatchProofVerifier} from "../interfaces/IBatchProofVerifier.sol";
 import {IProofVerifier, PartitionStatement} from "../interfaces/IProofVerifier.sol";
 import {Commitments} from "../lib/Commitments.sol";
 import {Claim, ClaimRef, LayerHeader, MarketParams, PartitionSpec} from "../lib/Types.sol";
@@ -73,6 +74,20 @@ contract ProofDemandGame is DisputeGameBase {
     /// @notice The verifier ran out of gas (or refused to start for lack of it); nothing changed and
     ///         the node may resend with a higher gas limit.
     error VerifierOutOfGas();
+    /// @notice The batch proof was rejected (the verifier returned false or reverted with data);
+    ///         nothing changed: each demand may still be answered on its own before its deadline.
+    error BatchProofRejected();
+    /// @notice The partition's verifier does not implement IBatchProofVerifier (no code, no
+    ///         well-formed bool answer, or a revert without data that is not out of gas).
+    error NotBatchVerifier(address verifier);
+    /// @notice submitProofs got no demand.
+    error EmptyBatch();
+    /// @notice submitProofs got a different number of demands and revealed vectors.
+    error BatchLengthMismatch(uint256 demands, uint256 ios);
+    /// @notice A demand appears twice in one batch.
+    error DuplicateDemand(uint256 demandId);
+    /// @notice A demand of the batch is not of the first demand's model and partition.
+    error MixedBatch(uint256 demandId);
 
     /// @dev Selector of `NotEnoughGas(uint256,uint256)`, which a verifier reverts with when too little
     ///      gas is left for a precompile (contracts/src/verifier/Bls12381.sol).
@@ -142,18 +157,37 @@ contract ProofDemandGame is DisputeGameBase {
             accepted = false;
         }
 
-        delete openDemandOf[c.key][d.partitionIndex];
         if (accepted) {
-            d.status = Status.Proven;
-            market.endDispute(c, false);
-            stakes.releaseBond(d.challenger, bond, c.node);
-            emit ProofAccepted(demandId, c.key);
+            _accept(demandId, d, c);
         } else {
+            delete openDemandOf[c.key][d.partitionIndex];
             d.status = Status.Rejected;
             uint256 slashed;
             if (market.endDispute(c, true)) slashed = _slash(c, d.challenger);
             stakes.releaseBond(d.challenger, bond, d.challenger);
             emit ProofRejected(demandId, c.key, slashed);
+        }
+    }
+
+    /// @notice The node answers several demands of the same model and partition with one batch proof
+    ///         (docs/proof-system-batch.md B6): every demand open, before its deadline and of one of
+    ///         the caller's claims; the vectors checked against each claim's trace as in
+    ///         `submitProof`; one `verifyBatchProof` by the partition's verifier. Accepted: every
+    ///         demand resolves as an accepted `submitProof` (same state changes and events, in
+    ///         `demandIds` order). Rejected: reverts `BatchProofRejected` and nothing changes (a
+    ///         failed batch slashes nobody: each demand may still be answered alone before its
+    ///         deadline, or times out). Out of gas: `VerifierOutOfGas`, as `submitProof`.
+    /// @dev The verifier is called with a low-level staticcall. Success with a 32-byte bool: the
+    ///      verdict. Success with anything else (no code, no or malformed answer), or a revert
+    ///      without data that is not out of gas (what a contract without the function, such as a
+    ///      single-proof IProofVerifier, does): `NotBatchVerifier`. A revert leaving at most 1/64 of
+    ///      the gas, or `NotEnoughGas`: `VerifierOutOfGas`. Any other revert: `BatchProofRejected`.
+    function submitProofs(uint256[] calldata demandIds, PartitionIO[] calldata ios, bytes calldata proof) external {
+        (BatchStatement memory statement, address verifier) = _batchStatement(demandIds, ios);
+        _verifyBatch(verifier, statement, proof);
+        for (uint256 i; i < demandIds.length; ++i) {
+            ProofDemand storage d = _demands[demandIds[i]];
+            _accept(demandIds[i], d, d.claim);
         }
     }
 
@@ -200,6 +234,72 @@ contract ProofDemandGame is DisputeGameBase {
             output: io.output,
             jobId: jobId(demandId)
         });
+    }
+
+    /// @dev The accepted path of a demand (submitProof and submitProofs alike).
+    function _accept(uint256 demandId, ProofDemand storage d, Claim memory c) private {
+        delete openDemandOf[c.key][d.partitionIndex];
+        d.status = Status.Proven;
+        market.endDispute(c, false);
+        stakes.releaseBond(d.challenger, bond, c.node);
+        emit ProofAccepted(demandId, c.key);
+    }
+
+    /// @dev Checks every demand of a batch (open, the caller's, before its deadline, same model and
+    ///      partition as the first, no repeat) and its vectors, and builds the batch statement.
+    function _batchStatement(uint256[] calldata demandIds, PartitionIO[] calldata ios)
+        private
+        view
+        returns (BatchStatement memory statement, address verifier)
+    {
+        uint256 count = demandIds.length;
+        if (count == 0) revert EmptyBatch();
+        if (ios.length != count) revert BatchLengthMismatch(count, ios.length);
+        ProofDemand storage first = _open(demandIds[0]);
+        statement.modelId = first.claim.modelId;
+        statement.partitionIndex = first.partitionIndex;
+        PartitionSpec memory spec;
+        (spec, verifier) = registry.partition(statement.modelId, statement.partitionIndex);
+        statement.weightCommitment = spec.weightCommitment;
+        statement.setupId = spec.setupId;
+        statement.layerHeaders = abi.encode(_headers(statement.modelId, spec));
+        statement.inputs = new bytes[](count);
+        statement.outputs = new bytes[](count);
+        statement.jobIds = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 id = demandIds[i];
+            for (uint256 j; j < i; ++j) {
+                if (demandIds[j] == id) revert DuplicateDemand(id);
+            }
+            ProofDemand storage d = _open(id);
+            Claim memory c = d.claim;
+            if (msg.sender != c.node) revert NotClaimNode(msg.sender);
+            if (block.timestamp > d.deadline) revert DeadlinePassed(d.deadline);
+            if (c.modelId != statement.modelId || d.partitionIndex != statement.partitionIndex) {
+                revert MixedBatch(id);
+            }
+            _checkTraceEntry(c, spec.firstLayer - 1, Commitments.actHash(ios[i].input), ios[i].inputProof);
+            _checkTraceEntry(c, spec.lastLayer, Commitments.actHash(ios[i].output), ios[i].outputProof);
+            statement.inputs[i] = ios[i].input;
+            statement.outputs[i] = ios[i].output;
+            statement.jobIds[i] = jobId(id);
+        }
+    }
+
+    /// @dev Reverts unless `verifier` accepts the batch proof (see submitProofs).
+    function _verifyBatch(address verifier, BatchStatement memory statement, bytes calldata proof) private view {
+        bytes memory data = abi.encodeCall(IBatchProofVerifier.verifyBatchProof, (statement, proof));
+        uint256 gasBefore = gasleft();
+        (bool ok, bytes memory ret) = verifier.staticcall(data);
+        if (!ok) {
+            if (gasleft() <= gasBefore / 64 || _isNotEnoughGas(ret)) revert VerifierOutOfGas();
+            if (ret.length == 0) revert NotBatchVerifier(verifier);
+            revert BatchProofRejected();
+        }
+        if (ret.length != 32) revert NotBatchVerifier(verifier);
+        uint256 verdict = abi.decode(ret, (uint256));
+        if (verdict > 1) revert NotBatchVerifier(verifier);
+        if (verdict == 0) revert BatchProofRejected();
     }
 
     function _open(uint256 demandId) private view returns (ProofDemand storage d) {
