@@ -29,9 +29,18 @@ security, not for the timings; its generation time is shown but excluded from ``
 the larger rows show null EZKL columns. Without ezkl installed, or without the verifier contract or
 Anvil, the matching columns are null and a line says why.
 
+It then proves the demo's **two-layer** sensitive partition (docs/proof-system-stack.md): layers
+1–2 of the digits model (``models/digits/digits.opzkmodel``, 64→64 relu then 64→32 relu, the real
+weights) on the first held-out digits image, as one stack proof (``prove_s_stack``, median of
+``--repeats``; the commitments to ``P`` and ``V`` and their registration proofs are not timed), its
+Python verification, and on Anvil ``registerCommitment`` of ``P`` and ``V`` with
+``SumKzgVerifier``, ``recordStack`` with ``SumKzgStackVerifier`` (deployed on that verifier) and
+``verifyPartitionProof`` of the stack verifier, measured like the one-layer figures
+(``verify_gas_stack``). ``--no-stack`` skips it.
+
 Prints a table, then one JSON line with ``prove_s_256``, ``ezkl_prove_s_256``, ``speedup_256``
-(EZKL prove_s ÷ ours), ``verify_gas_256``, ``proof_bytes_256``, ``verify_gas_64`` and the same
-figures for every shape run.
+(EZKL prove_s ÷ ours), ``verify_gas_256``, ``proof_bytes_256``, ``verify_gas_64``,
+``prove_s_stack``, ``verify_gas_stack`` and the same figures for every shape run.
 """
 
 from __future__ import annotations
@@ -339,9 +348,142 @@ def run_ours(
 
 
 # --------------------------------------------------------------------------------------------------
+# The two-layer partition (a stack)
+
+STACK_PARTITION_INDEX = 0
+"""The digits stack is partition 0 (layers 1–2), as in the demo."""
+STACK_FIRST_LAYER = 1
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """What the stack run measured (digits layers 1–2, Python prover and verifier)."""
+
+    commit_s: float
+    register_prove_s: float
+    prove_s: float
+    verify_s: float
+    proof_bytes: int
+    proof: bytes
+    registration_proofs: tuple[bytes, bytes]
+    """The registration proofs of ``P`` and ``V`` (bound to the base verifier)."""
+    shapes: tuple[tuple[int, int], tuple[int, int]]
+    """``P``'s and ``V``'s shapes, ``((m1 + 4, n1), (n2 + 4, m2))``."""
+    h_p: bytes
+    h_v: bytes
+    h_s: bytes
+    headers: bytes
+    """``abi.encode(LayerHeader[])`` of the two layers."""
+    x: npt.NDArray[np.int8]
+    y: npt.NDArray[np.int8]
+
+
+def digits_stack() -> tuple[QLinearLayer, QLinearLayer, npt.NDArray[np.int8]]:
+    """Layers 1–2 of the digits model and the first held-out digits image, quantized."""
+    from models.digits import MODEL_PATH
+    from models.digits.train import load_split
+    from models.store import load_model
+    from protocol.quantize import quantize_input
+
+    model = load_model(MODEL_PATH)
+    assert model.input_scale is not None
+    x = quantize_input(load_split().x_heldout[:1], model.input_scale)[0]
+    first = model.layers[STACK_FIRST_LAYER - 1]
+    second = model.layers[STACK_FIRST_LAYER]
+    return first, second, np.asarray(x, dtype=np.int8)
+
+
+def run_stack(setup: Any, base: Binding, stack: Binding, repeats: int = 3) -> StackResult:
+    """
+    Commit ``P`` and ``V`` of digits layers 1–2 and prove them well-formed (bound to ``base``,
+    the ``SumKzgVerifier``), then prove and verify one stack inference bound to ``stack`` (the
+    ``SumKzgStackVerifier``); prove and verify times are the medians of ``repeats`` runs.
+    """
+    from models.sensitive import stack_layer, stack_weights
+    from sumkzg.registration import commit_weights, prove_registration
+    from sumkzg.stack import StackStatement, prove_stack, stack_commitment_hash, verify_stack
+    from sumkzg.statement import RegistrationStatement
+
+    first, second, x = digits_stack()
+    (p_w, p_b), (v_w, v_b) = stack_weights((first, second))
+    started = time.perf_counter()
+    commit_p = commit_weights(setup, p_w, p_b)
+    commit_v = commit_weights(setup, v_w, v_b)
+    commit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    registration_proofs = tuple(
+        prove_registration(
+            setup,
+            commitment,
+            weights,
+            biases,
+            RegistrationStatement(
+                chain_id=base.chain_id,
+                verifier=to_address(base.verifier),
+                h_w=commitment.h_w,
+                m=commitment.m,
+                n=commitment.n,
+            ),
+        )
+        for commitment, weights, biases in ((commit_p, p_w, p_b), (commit_v, v_w, v_b))
+    )
+    register_prove_s = time.perf_counter() - started
+    y = second.forward(first.forward(x))
+    statement = StackStatement.from_values(
+        chain_id=stack.chain_id,
+        verifier=stack.verifier,
+        model_id=MODEL_ID,
+        partition_index=STACK_PARTITION_INDEX,
+        h_p=commit_p.h_w,
+        h_v=commit_v.h_w,
+        layer1=stack_layer(first),
+        layer2=stack_layer(second),
+        x=x,
+        y=y,
+        job_id=JOB_ID,
+    )
+    prove_times, verify_times = [], []
+    for _ in range(max(1, repeats)):
+        proof, seconds = timed(
+            lambda: prove_stack(
+                setup,
+                commit_p,
+                commit_v,
+                first.weights,
+                first.biases,
+                second.weights,
+                second.biases,
+                statement,
+            )
+        )
+        prove_times.append(seconds)
+        started = time.perf_counter()
+        verify_stack(setup, statement, proof)
+        verify_times.append(time.perf_counter() - started)
+    p_reg, v_reg = registration_proofs
+    return StackResult(
+        commit_s=commit_s,
+        register_prove_s=register_prove_s,
+        prove_s=float(np.median(prove_times)),
+        verify_s=float(np.median(verify_times)),
+        proof_bytes=len(proof),
+        proof=proof,
+        registration_proofs=(p_reg, v_reg),
+        shapes=((commit_p.m, commit_p.n), (commit_v.m, commit_v.n)),
+        h_p=commit_p.h_w,
+        h_v=commit_v.h_w,
+        h_s=stack_commitment_hash(commit_p.h_w, commit_v.h_w),
+        headers=_encode_layer_headers(first, second),
+        x=x,
+        y=np.asarray(y, dtype=np.int8),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # Gas on Anvil
 
 VERIFIER_CONTRACT = "SumKzgVerifier"
+STACK_VERIFIER_CONTRACT = "SumKzgStackVerifier"
 VERIFY_GAS_LIMIT = 15_000_000
 """Gas limit of the measured verify transaction (below EIP-7825's 2^24 cap)."""
 
@@ -364,6 +506,9 @@ class Chain:
         self.client: Any = None
         self.reason: str | None = None
         self.binding = Binding(chain_id=31337, verifier="0x" + "00" * 19 + "01")
+        self.stack_contract: Any = None
+        self.stack_reason: str | None = None
+        self.stack_binding = Binding(chain_id=31337, verifier="0x" + "00" * 19 + "02")
         try:
             from deploy.anvil import ANVIL_DEFAULT_KEYS, AnvilNode
             from deploy.compiler import compile_contracts
@@ -380,6 +525,13 @@ class Chain:
             address, _ = self.client.deploy(compiled.abi, compiled.bytecode)
             self.contract = self.client.contract(address, compiled.abi)
             self.binding = Binding(chain_id=int(self.client.chain_id), verifier=address)
+            if STACK_VERIFIER_CONTRACT not in contracts:
+                self.stack_reason = f"{STACK_VERIFIER_CONTRACT} is not among the compiled contracts"
+            else:
+                built = contracts[STACK_VERIFIER_CONTRACT]
+                stack_address, _ = self.client.deploy(built.abi, built.bytecode, address)
+                self.stack_contract = self.client.contract(stack_address, built.abi)
+                self.stack_binding = Binding(self.binding.chain_id, stack_address)
         except Exception as error:  # any failure here only nulls the gas column
             self.contract = None
             first = " ".join(str(error).split("\n")[:3])
@@ -435,13 +587,63 @@ class Chain:
             )
         return GasResult(register_gas, verify_gas, True, note)
 
+    def measure_stack(self, ours: StackResult) -> GasResult:
+        """
+        ``registerCommitment`` of ``P`` and ``V`` with the base verifier and ``recordStack`` with
+        the stack verifier (mined; ``register_gas`` is their sum), then the stack verifier's
+        ``verifyPartitionProof`` (call, mined with a fixed gas limit, estimate), as :meth:`measure`.
+        """
+        if self.contract is None or self.stack_contract is None:
+            return GasResult(None, None, None)  # the reason is printed once
+        from opzk.marketplace import gas_used
 
-def _encode_layer_headers(layer: QLinearLayer) -> bytes:
-    """``abi.encode(LayerHeader[])`` of the one layer (``inDim, outDim, M, k, activation``)."""
+        try:
+            register_gas = 0
+            for (m, n), proof in zip(ours.shapes, ours.registration_proofs, strict=True):
+                receipt = self.client.send(self.contract.functions.registerCommitment(m, n, proof))
+                register_gas += int(gas_used(receipt))
+            receipt = self.client.send(
+                self.stack_contract.functions.recordStack(ours.h_p, ours.h_v, ours.headers)
+            )
+            register_gas += int(gas_used(receipt))
+        except Exception as error:
+            return GasResult(None, None, None, f"stack registration failed: {error}")
+        statement = (
+            MODEL_ID,
+            STACK_PARTITION_INDEX,
+            ours.h_s,
+            _setup_id(),
+            ours.headers,
+            ours.x.tobytes(),
+            ours.y.tobytes(),
+            JOB_ID.to_bytes(32, "big"),
+        )
+        call = self.stack_contract.functions.verifyPartitionProof(statement, ours.proof)
+        ample = {"from": self.client.address, "gas": VERIFY_GAS_LIMIT}
+        try:
+            accepted = bool(call.call(ample))
+            receipt = self.client.send(call, gas=VERIFY_GAS_LIMIT)
+            verify_gas = int(gas_used(receipt))
+            estimate = int(call.estimate_gas({"from": self.client.address}))
+        except Exception as error:
+            return GasResult(
+                register_gas, None, None, f"stack verifyPartitionProof failed: {error}"
+            )
+        if not accepted:
+            note = f"the stack verifier REJECTED the proof (that call used {verify_gas:,} gas)"
+            return GasResult(register_gas, None, False, note)
+        note = ""
+        if abs(estimate - verify_gas) > verify_gas // 50:
+            note = f"stack: eth_estimateGas says {estimate:,}, the mined verify used {verify_gas:,}"
+        return GasResult(register_gas, verify_gas, True, note)
+
+
+def _encode_layer_headers(*layers: QLinearLayer) -> bytes:
+    """``abi.encode(LayerHeader[])`` of the layers (``inDim, outDim, M, k, activation`` each)."""
     from eth_abi.abi import encode
 
-    header = (layer.in_dim, layer.out_dim, layer.multiplier, layer.shift, int(layer.activation))
-    return bytes(encode(["(uint32,uint32,uint32,uint8,uint8)[]"], [[header]]))
+    headers = [(q.in_dim, q.out_dim, q.multiplier, q.shift, int(q.activation)) for q in layers]
+    return bytes(encode(["(uint32,uint32,uint32,uint8,uint8)[]"], [headers]))
 
 
 def _setup_id() -> bytes:
@@ -477,6 +679,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-ezkl", action="store_true", help="skip EZKL")
     parser.add_argument("--no-gas", action="store_true", help="skip Anvil and the gas figures")
+    parser.add_argument(
+        "--no-stack", action="store_true", help="skip the two-layer (stack) digits partition"
+    )
     parser.add_argument(
         "--ezkl-visibility",
         default="private",
@@ -565,6 +770,23 @@ def main(argv: list[str] | None = None) -> int:
             elif ezkl is not None:
                 notes.append(f"{size}×{size}: EZKL not run (above --ezkl-max {args.ezkl_max})")
             rows.append({"size": size, "ours": ours, "gas": gas, "ezkl": ez})
+        stack_row: StackResult | None = None
+        stack_gas: GasResult | None = None
+        if args.no_stack:
+            notes.append("two-layer stack skipped (--no-stack)")
+        else:
+            stack_binding = (
+                chain.stack_binding
+                if chain is not None
+                else Binding(31337, "0x" + "00" * 19 + "02")
+            )
+            stack_row = run_stack(setup, binding, stack_binding, args.repeats)
+            if chain is not None:
+                if chain.stack_reason:
+                    notes.append(chain.stack_reason)
+                stack_gas = chain.measure_stack(stack_row)
+                if stack_gas.note:
+                    notes.append(stack_gas.note)
 
     header = (
         f"{'shape':>11} {'prove_s':>8} {'verify_s':>8} {'proof_B':>8} {'reg_s':>7} "
@@ -603,9 +825,28 @@ def main(argv: list[str] | None = None) -> int:
             f"ezkl_srs_gen_s_{size}": round(ez.srs_s, 2) if ez else None,
             f"speedup_{size}": round(speedup, 2) if speedup is not None else None,
         }
+    if stack_row is not None:
+        verify_gas = stack_gas.verify_gas if stack_gas is not None else None
+        register_gas = stack_gas.register_gas if stack_gas is not None else None
+        print(
+            f"{'stack 1–2':>11} {stack_row.prove_s:>8.2f} {stack_row.verify_s:>8.3f} "
+            f"{stack_row.proof_bytes:>8,} {stack_row.register_prove_s:>7.2f} "
+            f"{_fmt(verify_gas, ',d'):>10} {_fmt(register_gas, ',d'):>10}"
+        )
+        figures |= {
+            "prove_s_stack": round(stack_row.prove_s, 3),
+            "verify_gas_stack": verify_gas,
+            "verify_s_stack": round(stack_row.verify_s, 4),
+            "proof_bytes_stack": stack_row.proof_bytes,
+            "register_prove_s_stack": round(stack_row.register_prove_s, 3),
+            "register_gas_stack": register_gas,
+        }
     print()
     for line in (
         "prove_s/verify_s: our Python prover/verifier, one inference proof (median of --repeats).",
+        "stack 1–2: digits layers 1–2 (64→64 relu, 64→32 relu, real weights) as one two-layer",
+        "partition proof; its reg_s proves P and V, its reg_gas is their registerCommitment and",
+        "recordStack; its verify_gas is SumKzgStackVerifier.verifyPartitionProof.",
         "reg_s: the registration proof, once per layer. verify_gas/reg_gas: gasUsed of mined",
         "verifyPartitionProof/registerCommitment transactions to the Solidity verifier (21,000",
         "base and calldata included). speedup = EZKL prove_s / our prove_s. EZKL setup_s is its",
@@ -625,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     # The keys the brief asks for first, then every other figure.
     keys = ["prove_s_256", "ezkl_prove_s_256", "speedup_256", "verify_gas_256", "proof_bytes_256"]
-    keys += ["verify_gas_64"]
+    keys += ["verify_gas_64", "prove_s_stack", "verify_gas_stack"]
     summary = {key: figures.get(key) for key in keys}
     summary |= {key: value for key, value in figures.items() if key not in summary}
     summary["seconds"] = round(time.perf_counter() - started, 1)

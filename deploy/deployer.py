@@ -11,7 +11,10 @@ Introduction
 4. deploy ``StakeManager``, ``ModelRegistry``, ``InferenceMarket`` and the three dispute games, each
    built from the preset's :class:`~protocol.params.MarketParams`, then the proof verifier
    ``SumKzgVerifier`` (:data:`PROOF_VERIFIER`, no constructor arguments: its setup is pinned in
-   its code), which model owners name as the verifier of their sensitive partitions;
+   its code), which model owners name as the verifier of their one-layer sensitive partitions, and
+   ``SumKzgStackVerifier`` (:data:`STACK_VERIFIER`, built on that ``SumKzgVerifier``: it accepts
+   a two-layer partition whose two matrices ``P`` and ``V`` the base verifier recorded), named as
+   the verifier of two-layer sensitive partitions (docs/proof-system-stack.md);
 5. give the dispute games their roles in ``StakeManager`` (slash, bonds) and ``InferenceMarket``
    (open, close and convict claims): each wiring call can be made once, by the deployer;
 6. return the :class:`~deploy.deployments.Deployment` (the caller saves it).
@@ -33,13 +36,20 @@ from .anvil import ANVIL_CHAIN_ID, ANVIL_DEFAULT_KEYS
 from .compiler import CompiledContract, compile_contracts
 from .deployments import CONTRACT_NAMES, Deployment
 
-DEPLOY_GAS_BUDGET = 16_000_000
-"""Upper bound on the gas of a whole deployment (a test checks the real figure stays below it)."""
+DEPLOY_GAS_BUDGET = 21_000_000
+"""Upper bound on the gas of a whole deployment (a test checks the real figure stays below it):
+about 17.5M with both verifiers, and still below it were ``SumKzgStackVerifier`` to reach the
+EIP-170 code-size limit."""
 
 DISPUTE_GAMES = ("FraudProofGame", "DataAvailabilityGame", "ProofDemandGame")
 
 PROOF_VERIFIER = "SumKzgVerifier"
-"""The deployed :class:`IProofVerifier` of SumKZG-ML v1 (docs/proof-system.md)."""
+"""The deployed :class:`IProofVerifier` of one-layer sensitive partitions (docs/proof-system.md),
+and the registry of every weight commitment's well-formedness proof."""
+
+STACK_VERIFIER = "SumKzgStackVerifier"
+"""The deployed :class:`IProofVerifier` of two-layer sensitive partitions
+(docs/proof-system-stack.md), constructed with :data:`PROOF_VERIFIER`'s address."""
 
 MAX_CODE_SIZE = 24_576
 """EIP-170: the largest runtime code a contract may have on Ethereum mainnet and most L2s."""
@@ -174,7 +184,8 @@ def deploy_marketplace(
     registry = deploy("ModelRegistry")
     market = deploy("InferenceMarket", registry, stakes, params)
     games = [deploy(name, market, params) for name in DISPUTE_GAMES]
-    deploy(PROOF_VERIFIER)
+    verifier = deploy(PROOF_VERIFIER)
+    deploy(STACK_VERIFIER, verifier)
 
     stake_manager = client.contract(stakes, contracts["StakeManager"].abi)
     client.send(stake_manager.functions.wireDisputeGames(games))

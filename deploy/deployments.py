@@ -34,9 +34,12 @@ CONTRACT_NAMES = (
     "DataAvailabilityGame",
     "ProofDemandGame",
     "SumKzgVerifier",
+    "SumKzgStackVerifier",
 )
 """Every contract of a deployment, in deployment order (``SumKzgVerifier``: the on-chain verifier
-of SumKZG-ML proofs, docs/proof-system.md, named as the verifier of sensitive partitions)."""
+of SumKZG-ML proofs, docs/proof-system.md, named as the verifier of one-layer sensitive partitions;
+``SumKzgStackVerifier``: the verifier of two-layer ones, docs/proof-system-stack.md, built on the
+former)."""
 
 
 class DeploymentsFileError(OpzkError):

@@ -6,12 +6,15 @@
 - ``opzk node stake --amount ETH --config FILE``: deposit stake (the node never stakes by itself).
 - ``opzk node register-model --config FILE``: register the configured models that the registry does
   not know yet (the node's account becomes their owner). A model with sensitive partitions is
-  registered with the deployment's ``SumKzgVerifier`` after its commitments are proven well-formed,
+  registered with the deployment's ``SumKzgVerifier`` (one-layer partitions) and
+  ``SumKzgStackVerifier`` (two-layer partitions) after its commitments are proven well-formed,
   from the commitment sidecar next to the model file (:mod:`models.sensitive`).
   ``--sensitive-layer N`` first makes layer ``N`` of each configured model private: it writes the
   model with that layer as a sensitive partition and its secret commitment sidecar (mode 0600) under
   ``<data_dir>/models/`` (or ``--out DIR``), reusing them when they are already there, and prints
-  the path to serve.
+  the path to serve. ``--sensitive-layers A-B`` (``B = A + 1``) does the same for two consecutive
+  layers as one two-layer partition (their intermediate activation hidden), registered with the
+  deployment's ``SumKzgStackVerifier`` after both of its matrices are proven well-formed.
 - ``opzk node info --config FILE``: address, stake, models and whether they are registered.
 
 ``python -m node …`` is the same as ``opzk node …``.
@@ -23,7 +26,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +36,7 @@ from protocol.errors import OpzkError
 from .settings import CONFIG_ENV, NodeSettings, load_settings
 
 if TYPE_CHECKING:
+    from models.sensitive import PartitionCommitment
     from protocol.model import QuantizedModel
 
 WEI_PER_ETH = 10**18
@@ -79,10 +83,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="make layer N (1-based) of each model a private (sensitive) partition first",
     )
     reg_p.add_argument(
+        "--sensitive-layers",
+        metavar="A-B",
+        help="make layers A and B = A+1 of each model one private two-layer partition first "
+        "(e.g. 1-2)",
+    )
+    reg_p.add_argument(
         "--out",
         type=Path,
         metavar="DIR",
-        help="with --sensitive-layer: where the private model and its commitment sidecar go "
+        help="with --sensitive-layer(s): where the private model and its commitment sidecar go "
         "(default <data_dir>/models)",
     )
     reg_p.set_defaults(run=register_command)
@@ -182,15 +192,21 @@ def register_command(args: argparse.Namespace) -> int:
     from .chainio import NodeChain
     from .runtime import serve_model
 
-    if args.out is not None and args.sensitive_layer is None:
-        raise SensitiveLayerError("--out goes with --sensitive-layer N")
+    single = args.sensitive_layer
+    stack = None if args.sensitive_layers is None else parse_layer_pair(args.sensitive_layers)
+    if single is not None and stack is not None:
+        raise SensitiveLayerError("give --sensitive-layer N or --sensitive-layers A-B, not both")
+    if args.out is not None and single is None and stack is None:
+        raise SensitiveLayerError("--out goes with --sensitive-layer N or --sensitive-layers A-B")
     settings, chain = _chain(args)
     assert isinstance(chain, NodeChain)
     for configured in settings.models:
         path, model = configured, serve_model(configured).model
-        if args.sensitive_layer is not None:
-            out = args.out if args.out is not None else settings.data_dir / "models"
-            path, model = _private_variant(configured, model, args.sensitive_layer, out)
+        out = args.out if args.out is not None else settings.data_dir / "models"
+        if single is not None:
+            path, model = _private_variant(configured, model, single, out)
+        elif stack is not None:
+            path, model = _private_stack_variant(configured, model, stack[0], out)
         model_id = bytes(model.model_id())
         name = f"0x{model_id.hex()} ({path.name})"
         if chain.is_registered(model_id):
@@ -198,10 +214,18 @@ def register_command(args: argparse.Namespace) -> int:
             continue
         if sensitive_partitions(model):
             done = register_sensitive_model(chain.market, model, load_sidecar(path, model))
-            proven = ", ".join(str(i) for i in sorted(done.commitment_txs)) or "none (known)"
+            stacked = {i for i, txs in (done.stack_commitment_txs or {}).items() if txs}
+            proven = ", ".join(str(i) for i in sorted({*done.commitment_txs, *stacked}))
+            verifiers = done.verifier
+            if done.stack_verifier is not None:
+                two = [i for i in sensitive_partitions(model) if _layers_of(model, i) == 2]
+                one = [i for i in sensitive_partitions(model) if i not in two]
+                verifiers = f"{done.stack_verifier} (two-layer partitions {two})"
+                if one:
+                    verifiers = f"{done.verifier} (one-layer {one}) and {verifiers}"
             print(
                 f"registered model {name} as {chain.address}; sensitive partitions verified by "
-                f"{done.verifier} (commitments proven now: {proven})"
+                f"{verifiers} (commitments proven now: {proven or 'none (known)'})"
             )
             continue
         chain.market.register_model(model)
@@ -210,7 +234,35 @@ def register_command(args: argparse.Namespace) -> int:
 
 
 class SensitiveLayerError(OpzkError):
-    """``--sensitive-layer`` cannot be applied to a configured model."""
+    """``--sensitive-layer`` / ``--sensitive-layers`` cannot be applied to a configured model."""
+
+
+def parse_layer_pair(text: str) -> tuple[int, int]:
+    """
+    ``"A-B"`` → ``(A, B)``: two consecutive layers (``B = A + 1``, ``A ≥ 1``).
+
+    Raises
+    ------
+    SensitiveLayerError
+        For anything else, saying what is accepted.
+    """
+    parts = text.split("-")
+    try:
+        first, last = (int(p) for p in parts) if len(parts) == 2 else (0, 0)
+    except ValueError:
+        first, last = 0, 0
+    if first < 1 or last != first + 1:
+        raise SensitiveLayerError(
+            f"--sensitive-layers {text!r}: give two consecutive layers A-B with B = A + 1 (e.g. "
+            "1-2): a sensitive partition of two layers is proven as one stack; use "
+            "--sensitive-layer N for one layer"
+        )
+    return first, last
+
+
+def _layers_of(model: QuantizedModel, partition: int) -> int:
+    spec = model.partitions[partition]
+    return spec.last_layer - spec.first_layer + 1
 
 
 def _private_variant(
@@ -222,16 +274,7 @@ def _private_variant(
     with its sidecar, reused when both exist (a new commitment would be a new model id), written
     otherwise.
     """
-    import numpy as np
-
-    from models.sensitive import (
-        load_sidecar,
-        make_sensitive,
-        partition_of_layer,
-        sidecar_path,
-        write_sidecar,
-    )
-    from models.store import load_model, save_model
+    from models.sensitive import make_sensitive, partition_of_layer
     from sumkzg import load_setup
 
     spec = model.partitions[partition_of_layer(model, layer)]
@@ -239,10 +282,63 @@ def _private_variant(
         if spec.first_layer != spec.last_layer:
             raise SensitiveLayerError(
                 f"{path}: layer {layer} is inside the sensitive partition of layers "
-                f"{spec.first_layer}..{spec.last_layer} (SumKZG-ML v1 proves one layer)"
+                f"{spec.first_layer}..{spec.last_layer} (use --sensitive-layers "
+                f"{spec.first_layer}-{spec.last_layer} for a two-layer partition)"
             )
         return path, model
     target = out / f"{path.stem}-sensitive-{layer}{path.suffix or '.opzkmodel'}"
+
+    def make() -> tuple[QuantizedModel, PartitionCommitment]:
+        return make_sensitive(model, layer, load_setup())
+
+    return _reuse_or_write(path, model, target, f"layer {layer}", make)
+
+
+def _private_stack_variant(
+    path: Path, model: QuantizedModel, first: int, out: Path
+) -> tuple[Path, QuantizedModel]:
+    """
+    The model file to register with layers ``first`` and ``first + 1`` one private two-layer
+    partition: ``path`` itself when they already are; else
+    ``<out>/<stem>-sensitive-<first>-<first + 1>.opzkmodel`` with its sidecar, reused when both
+    exist, written otherwise (:func:`models.sensitive.make_sensitive_stack`).
+    """
+    from models.sensitive import make_sensitive_stack, partition_of_layer
+    from sumkzg import load_setup
+
+    last = first + 1
+    spec = model.partitions[partition_of_layer(model, first)]
+    if spec.sensitive:
+        if (spec.first_layer, spec.last_layer) != (first, last):
+            raise SensitiveLayerError(
+                f"{path}: layer {first} is already in the sensitive partition of layers "
+                f"{spec.first_layer}..{spec.last_layer}"
+            )
+        return path, model
+    target = out / f"{path.stem}-sensitive-{first}-{last}{path.suffix or '.opzkmodel'}"
+
+    def make() -> tuple[QuantizedModel, PartitionCommitment]:
+        return make_sensitive_stack(model, first, load_setup())
+
+    return _reuse_or_write(path, model, target, f"layers {first}-{last}", make)
+
+
+def _reuse_or_write(
+    path: Path,
+    model: QuantizedModel,
+    target: Path,
+    what: str,
+    make: Callable[[], tuple[QuantizedModel, PartitionCommitment]],
+) -> tuple[Path, QuantizedModel]:
+    """
+    ``target`` and its model when it exists and is ``model``'s weights (its sidecar must load);
+    else the private model ``make()`` returns, written to ``target`` (mode 0600) with its sidecar.
+    """
+    import numpy as np
+
+    from models.sensitive import load_sidecar, sidecar_path, write_sidecar
+    from models.store import load_model, save_model
+
     if target.is_file():
         existing = load_model(target)
         same = len(existing.layers) == len(model.layers) and all(
@@ -251,18 +347,18 @@ def _private_variant(
         )
         if not same:
             raise SensitiveLayerError(
-                f"{target} exists but is not {path} with layer {layer} private; move it away"
+                f"{target} exists but is not {path} with {what} private; move it away"
             )
         load_sidecar(target, existing)
         print(f"using the private model {target} (sidecar {sidecar_path(target)})")
         return target, existing
-    private, commitment = make_sensitive(model, layer, load_setup())
-    out.mkdir(parents=True, exist_ok=True)
+    private, commitment = make()
+    target.parent.mkdir(parents=True, exist_ok=True)
     sidecar = write_sidecar(target, private, commitment)
     save_model(private, target)
-    os.chmod(target, 0o600)  # it holds the private layer's weights
+    os.chmod(target, 0o600)  # it holds the private layers' weights
     print(
-        f"wrote {target} (layer {layer} private) and its commitment sidecar {sidecar}: keep both "
+        f"wrote {target} ({what} private) and its commitment sidecar {sidecar}: keep both "
         f'secret and backed up; serve the model with models = ["{target}"]'
     )
     return target, private

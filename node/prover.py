@@ -12,13 +12,17 @@ batch receipt or an on-chain request alike. :class:`ProofResponder` then, on its
 1. asks the chain whether the demand is still open and before its deadline;
 2. builds the job (:func:`build_job`): the claim's stored trace gives the partition's input
    ``h_{a−1}`` and output ``h_b`` with their Merkle proofs against the claim's trace root; the
-   model's **commitment sidecar** (:mod:`models.sensitive`) gives the weight commitment with its
-   secret blinding; the statement (:class:`sumkzg.InferenceStatement`) binds the chain id, the
-   partition's verifier (as registered), the model, the partition, ``H_W``, the layer's
-   ``m, n, M, k``, activation, ``x``, ``y`` and the demand's job id
-   ``keccak256(abi.encode(chainid, game, demandId))`` (:func:`protocol.disputes.proof_job_id`, the
-   event's ``jobId``);
-3. proves (:func:`sumkzg.prove_inference`), timing it;
+   model's **commitment sidecar** (:mod:`models.sensitive`) gives the weight commitment(s) with
+   their secret blinding; the statement binds the chain id, the partition's verifier (as
+   registered), the model, the partition, the commitment, the layers' ``m, n, M, k`` and
+   activations, ``x``, ``y`` and the demand's job id ``keccak256(abi.encode(chainid, game,
+   demandId))`` (:func:`protocol.disputes.proof_job_id`, the event's ``jobId``). A one-layer
+   partition gets a :class:`sumkzg.InferenceStatement` (``H_W``); a two-layer partition (a stack,
+   docs/proof-system-stack.md) a :class:`sumkzg.stack.StackStatement` (``H_P``, ``H_V``, both
+   layers; its verifier is the deployment's ``SumKzgStackVerifier``, the hidden intermediate
+   activation is recomputed by the prover, never read from the store);
+3. proves (:func:`sumkzg.prove_inference`, or :func:`sumkzg.stack.prove_stack` for a stack),
+   timing it;
 4. sends ``submitProof(demandId, PartitionIO, proof)`` crash-safely: signed, the transaction hash
    and the proof recorded (status ``sending``), broadcast, awaited; the mined receipt gives the
    outcome and the gas (verification included). The outcome event (``ProofAccepted``,
@@ -31,11 +35,12 @@ it, re-sent with the stored proof if the demand is still open, else closed with 
 A demand left ``open`` is proven after a restart if its deadline allows.
 
 A demand the node cannot prove (its model is no longer served, the sidecar is missing or does not
-match, a partition of several layers, a stored trace that contradicts the committed weights) is
-marked ``unanswerable`` with the reason, logged as an error; the node will be slashed when the
+match, a partition of more than two layers, a stored trace that contradicts the committed weights)
+is marked ``unanswerable`` with the reason, logged as an error; the node will be slashed when the
 deadline passes. Cheat modes (:mod:`node.cheats`, Anvil only) act here: ``refused_proof`` never
-answers (``refused``), ``invalid_proof`` flips a byte of the proof before sending it; both mark
-their cheat record ``effective``.
+answers (``refused``), ``invalid_proof`` flips a bit of the proof's first sumcheck scalar before
+sending it (:func:`corrupt_proof`: still well-encoded, so the verifier runs and rejects it); both
+mark their cheat record ``effective``.
 """
 
 from __future__ import annotations
@@ -53,7 +58,16 @@ from prometheus_client import Histogram
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from models.sensitive import SensitiveModelError, SidecarError, load_sidecar, sensitive_layer
+from models.sensitive import (
+    PartitionCommitment,
+    SensitiveModelError,
+    SidecarError,
+    StackCommitment,
+    commitment_hash,
+    load_sidecar,
+    sensitive_layers,
+    stack_layer,
+)
 from opzk.chain import TransactionFailedError
 from protocol import errors
 from protocol.disputes import proof_job_id
@@ -71,6 +85,7 @@ from sumkzg import (
     prove_inference,
 )
 from sumkzg.proof import InferenceProof
+from sumkzg.stack import StackStatement, prove_stack
 
 from .chainio import NodeChain
 from .cheats import CheatMode, CheatPlan
@@ -112,9 +127,12 @@ class ProofJob:
     source: int
     request_id: int
     served: ServedModel
-    layer: QLinearLayer
-    commitment: WeightCommitment
-    statement: InferenceStatement
+    layers: tuple[QLinearLayer, ...]
+    """The partition's layers: one, or two (a stack)."""
+    commitment: PartitionCommitment
+    """``WeightCommitment`` of one layer, ``StackCommitment`` of a stack (with the secrets)."""
+    statement: InferenceStatement | StackStatement
+    """``InferenceStatement`` of one layer, ``StackStatement`` of a stack."""
     io: PartitionIO
 
 
@@ -122,10 +140,10 @@ class CommitmentCache:
     """The commitment sidecars of the served models, read once each (thread-safe)."""
 
     def __init__(self) -> None:
-        self._by_model: dict[bytes, dict[int, WeightCommitment]] = {}
+        self._by_model: dict[bytes, dict[int, PartitionCommitment]] = {}
         self._lock = threading.Lock()
 
-    def get(self, served: ServedModel) -> dict[int, WeightCommitment]:
+    def get(self, served: ServedModel) -> dict[int, PartitionCommitment]:
         """
         Partition index → commitment of ``served``.
 
@@ -205,7 +223,7 @@ def build_job(
         raise ProofJobError(f"model 0x{model_id.hex()} is no longer served by this node")
     index = demand.partition_index
     try:
-        layer = sensitive_layer(served.model, index)
+        layers = sensitive_layers(served.model, index)
         commitment = commitments.get(served)[index]
     except SidecarError as error:
         raise ProofJobError(str(error)) from error
@@ -231,23 +249,42 @@ def build_job(
         y.tobytes(),
         [bytes(h) for h in tree.proof(b)],
     )
+    job_id = int.from_bytes(proof_job_id(chain_id, demand.game, demand.demand_id), "big")
+    statement: InferenceStatement | StackStatement
     try:
-        statement = InferenceStatement(
-            chain_id=chain_id,
-            verifier=verifier,
-            model_id=model_id,
-            partition_index=index,
-            h_w=commitment.h_w,
-            m=layer.out_dim,
-            n=layer.in_dim,
-            multiplier=layer.multiplier,
-            shift=layer.shift,
-            activation=int(layer.activation),
-            x=x.tobytes(),
-            y=y.tobytes(),
-            job_id=int.from_bytes(proof_job_id(chain_id, demand.game, demand.demand_id), "big"),
-        )
-    except StatementError as error:
+        if isinstance(commitment, StackCommitment):
+            first, second = layers
+            statement = StackStatement(
+                chain_id=chain_id,
+                verifier=verifier,
+                model_id=model_id,
+                partition_index=index,
+                h_p=commitment.p.h_w,
+                h_v=commitment.v.h_w,
+                layer1=stack_layer(first),
+                layer2=stack_layer(second),
+                x=x.tobytes(),
+                y=y.tobytes(),
+                job_id=job_id,
+            )
+        else:
+            (layer,) = layers
+            statement = InferenceStatement(
+                chain_id=chain_id,
+                verifier=verifier,
+                model_id=model_id,
+                partition_index=index,
+                h_w=commitment.h_w,
+                m=layer.out_dim,
+                n=layer.in_dim,
+                multiplier=layer.multiplier,
+                shift=layer.shift,
+                activation=int(layer.activation),
+                x=x.tobytes(),
+                y=y.tobytes(),
+                job_id=job_id,
+            )
+    except (StatementError, SumKzgError) as error:
         raise ProofJobError(f"the claim's partition output cannot be proven: {error}") from error
     assert demand.source is not None and demand.request_id is not None
     return ProofJob(
@@ -255,7 +292,7 @@ def build_job(
         source=demand.source,
         request_id=demand.request_id,
         served=served,
-        layer=layer,
+        layers=layers,
         commitment=commitment,
         statement=statement,
         io=io,
@@ -264,28 +301,46 @@ def build_job(
 
 def prove_job(setup: Setup, job: ProofJob) -> bytes:
     """
-    The SumKZG-ML inference proof of ``job``.
+    The SumKZG-ML proof of ``job``: an inference proof of one layer, or a stack proof of two.
 
     Raises
     ------
     ProofJobError
-        If the stored output is not what the committed layer computes (a lie cannot be proven).
+        If the stored output is not what the committed layers compute (a lie cannot be proven).
     """
     try:
-        return prove_inference(
-            setup, job.commitment, job.layer.weights, job.layer.biases, job.statement
-        )
+        if isinstance(job.statement, StackStatement):
+            assert isinstance(job.commitment, StackCommitment)
+            first, second = job.layers
+            return prove_stack(
+                setup,
+                job.commitment.p,
+                job.commitment.v,
+                first.weights,
+                first.biases,
+                second.weights,
+                second.biases,
+                job.statement,
+            )
+        assert isinstance(job.commitment, WeightCommitment)
+        (layer,) = job.layers
+        return prove_inference(setup, job.commitment, layer.weights, layer.biases, job.statement)
     except SumKzgError as error:
         raise ProofJobError(f"cannot prove demand {job.demand_id}: {error}") from error
 
 
-def corrupt_proof(proof: bytes, statement: InferenceStatement) -> bytes:
+def corrupt_proof(proof: bytes, statement: InferenceStatement | StackStatement) -> bytes:
     """
     ``proof`` with one bit flipped in the low byte of the first sumcheck scalar (cheat mode
     ``invalid_proof``): still a well-encoded proof (a canonical scalar), so the verifier runs and
-    rejects it.
+    rejects it. The scalar's offset is the proof layout's: docs/proof-system.md for one layer, S7
+    of docs/proof-system-stack.md for a stack (after every commitment of rounds 1 and 2 and the
+    scalar ``Γ``), as the statement's layout computes it.
     """
-    offset = InferenceProof.sumcheck_offset(statement.layout) + 31
+    if isinstance(statement, StackStatement):
+        offset = statement.layout.sumcheck_offset + 31
+    else:
+        offset = InferenceProof.sumcheck_offset(statement.layout) + 31
     out = bytearray(proof)
     out[offset] ^= 1
     return bytes(out)
@@ -544,10 +599,10 @@ class ProofResponder:
             chain_id=self.chain.client.chain_id,
             verifier=str(verifier),
         )
-        if bytes(spec[3]) != job.commitment.h_w:
+        if bytes(spec[3]) != commitment_hash(job.commitment):
             raise ProofJobError(
                 f"the registry holds weight commitment 0x{bytes(spec[3]).hex()} for partition "
-                f"{demand.partition_index}, the sidecar 0x{job.commitment.h_w.hex()}"
+                f"{demand.partition_index}, the sidecar 0x{commitment_hash(job.commitment).hex()}"
             )
         return job
 

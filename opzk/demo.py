@@ -6,27 +6,30 @@ What it does, in about a minute and a half on two CPU cores:
 1. starts Anvil (1-second blocks, and every transaction mined at once) and deploys every
    contract with the ``local`` preset's amounts and shorter windows (:data:`DEMO_WINDOWS`), after
    checking the Proof-of-Sampling condition for them (at ``p`` and at ``p_zk``);
-2. makes layer 2 of the quantized digits model (64→64→32→10, ``models/digits``; layer 2 is
-   64→32, relu) a one-layer **sensitive partition** (:func:`models.sensitive.make_sensitive`: a
-   hiding KZG commitment to its weights, whose secret blinding goes to the node's commitment
-   sidecar), registers it with the deployment's ``SumKzgVerifier`` (the commitment's
-   well-formedness proof is checked on-chain) and stakes the node's account (Anvil account 1)
-   with enough to pay every slash and stay above the minimum. The node gets the model file and
-   its sidecar; the challenger gets a copy without the private weights (:func:`public_copy`);
+2. makes layers 1 and 2 of the quantized digits model (64→64→32→10, ``models/digits``; 64→64
+   relu and 64→32 relu) one two-layer **sensitive partition** whose intermediate activation stays
+   hidden (:func:`models.sensitive.make_sensitive_stack`: hiding KZG commitments to the stack's two
+   matrices ``P`` and ``V``, docs/proof-system-stack.md, whose secret blinding goes to the node's
+   commitment sidecar), proves both matrices well-formed to the deployment's ``SumKzgVerifier``
+   (checked on-chain), records the stack with ``SumKzgStackVerifier`` and registers the model with
+   it, and stakes the node's account (Anvil account 1) with enough to pay every slash and stay
+   above the minimum. The node gets the model file and its sidecar; the challenger gets a copy
+   with both private layers' weights zeroed (:func:`public_copy`): it re-executes layer 3 only;
 3. starts the inference node (``python -m node run``) **in cheat mode** — it lies on 5% of its
    requests (wrong output, wrong intermediate layer, trace endpoints that do not match the
    receipt, withheld trace, and on the proof path a refused or an invalid proof; see
    :mod:`node.cheats`) and records each lie in ``<data dir>/cheats.jsonl`` — and a challenger
    (``python -m opzk.cli challenger run``) that re-executes every claim's public layers
    (``p = 1``, so every public lie must be caught; PoSP needs much less) and demands a proof of
-   the private layer for a share ``p_zk`` of the claims (default 5%);
+   the private partition for a share ``p_zk`` of the claims (default 5%);
 4. sends ~200 images of the digits test split to the node's HTTP API (a few at a time), and a
    handful of on-chain requests with fees in escrow;
 5. follows the chain until every batch and on-chain request is final, printing progress; the
    challenger meanwhile proves each wrong layer or endpoint in one transaction, answers each
    withheld trace with a data-availability challenge that slashes the node when it times out,
-   and posts a bond for each proof demand, which the node answers with a SumKZG proof checked
-   on-chain (the bond goes to the node; a refused or invalid proof slashes it);
+   and posts a bond for each proof demand, which the node answers with one SumKZG stack proof of
+   both private layers (:func:`sumkzg.stack.prove_stack`), checked on-chain by
+   ``SumKzgStackVerifier`` (the bond goes to the node; a refused or invalid proof slashes it);
 6. prints tables, and as its last line a JSON object: ``requests``, ``committed``,
    ``frauds_injected`` (the node's record), ``frauds_sampled`` (the challenger's state),
    ``frauds_slashed`` and ``honest_slashed`` (``ClaimSlashed`` events on-chain against the record),
@@ -101,8 +104,9 @@ is slashed 20 s after its challenge."""
 PUBLIC_CHEAT_MODES = ("wrong_output", "wrong_layer", "bad_endpoint", "withheld_trace")
 PROOF_CHEAT_MODES = ("refused_proof", "invalid_proof")
 """Lies on the proof path: effective only on a claim the challenger demands a proof of."""
-PRIVATE_LAYER = 2
-"""The digits layer made private (64→32, relu): a one-layer sensitive partition (index 1)."""
+PRIVATE_LAYERS = (1, 2)
+"""The digits layers made private together (64→64 relu, 64→32 relu): one two-layer sensitive
+partition (index 0) proven by SumKZG-ML v2-stack; the activation between them is hidden."""
 DEFAULT_P_ZK = 0.05
 """The challenger's proof-demand probability: about ten demands over ~200 claims."""
 DEFAULT_SEED = 6
@@ -213,8 +217,8 @@ def zk_verdict(params: MarketParams, p_zk: float, r: float = DEFAULT_COLLUDING_S
     return (
         f"proof demands at p_zk = {p_zk:g}, below p: each demand of an honest claim costs the "
         f"challenger the {params.proof_bond / ETH:g} ETH proof bond (paid to the node for proving) "
-        "where a re-execution costs it CPU only, and a lie in the private layer still costs the "
-        f"node {float(check.expected_loss) / ETH:.3g} ETH in expectation against a gain of "
+        "where a re-execution costs it CPU only, and a lie in the private partition still costs "
+        f"the node {float(check.expected_loss) / ETH:.3g} ETH in expectation against a gain of "
         f"{check.cheat_gain / ETH:g} ETH (PoSP holds at p_zk)"
     )
 
@@ -547,12 +551,15 @@ def _run(
     expected_lies = args.requests * args.cheat_rate
     stake = params.min_node_stake + params.slash_amount * math.ceil(3 * expected_lies + 10)
     node.stake(stake)
+    first, last = PRIVATE_LAYERS
     _say(
-        f"made layer {PRIVATE_LAYER} of the digits model ({_shape(model, PRIVATE_LAYER)}) private: "
-        f"its weights are committed (KZG, hiding), the commitment's well-formedness proof was "
-        f"checked on-chain by SumKzgVerifier ({registered:,} gas), and model 0x"
-        f"{model_id.hex()[:16]}… is registered; the node keeps the private weights and the "
-        f"commitment's secret (sidecar, mode 0600), the challenger gets the public layers only"
+        f"made layers {first}-{last} of the digits model ({_shape(model, first)}; "
+        f"{_shape(model, last)}) one private two-layer partition: their weights are committed as "
+        f"the stack's matrices P and V (KZG, hiding), both well-formedness proofs were checked "
+        f"on-chain by SumKzgVerifier and the stack recorded by SumKzgStackVerifier ({registered:,} "
+        f"gas), and model 0x{model_id.hex()[:16]}… is registered with SumKzgStackVerifier as the "
+        "partition's verifier; the node keeps the private weights and the commitments' secrets "
+        "(sidecar, mode 0600), the challenger gets the public layer only (h_1 is never revealed)"
     )
     _say(f"staked {stake / ETH:g} ETH for node {node.address}")
 
@@ -606,7 +613,8 @@ def _shape(model: QuantizedModel, layer: int) -> str:
 
 def _private_digits(market: Marketplace, workdir: Path) -> tuple[QuantizedModel, Path, Path, int]:
     """
-    The digits model with layer :data:`PRIVATE_LAYER` private, registered by ``market``'s account.
+    The digits model with layers :data:`PRIVATE_LAYERS` one private two-layer partition,
+    registered by ``market``'s account.
 
     Writes ``<workdir>/models/digits-private.opzkmodel`` with its commitment sidecar (the node's,
     both mode 0600) and ``digits-public.opzkmodel`` (the challenger's: :func:`public_copy`).
@@ -614,26 +622,28 @@ def _private_digits(market: Marketplace, workdir: Path) -> tuple[QuantizedModel,
     Returns
     -------
     model, private_path, public_path, gas :
-        The model, the two files, and the gas of ``registerCommitment`` (the on-chain check of
-        the commitment's well-formedness proof).
+        The model, the two files, and the gas of the two ``registerCommitment`` (the on-chain
+        checks of ``P``'s and ``V``'s well-formedness proofs) and of ``recordStack``.
     """
     from models.digits import MODEL_PATH
-    from models.sensitive import make_sensitive, register_sensitive_model, write_sidecar
+    from models.sensitive import make_sensitive_stack, register_sensitive_model, write_sidecar
     from models.store import load_model, save_model
     from sumkzg import load_setup
 
     setup = load_setup()
-    model, commitment = make_sensitive(load_model(MODEL_PATH), PRIVATE_LAYER, setup)
+    model, commitment = make_sensitive_stack(load_model(MODEL_PATH), PRIVATE_LAYERS[0], setup)
     directory = workdir / "models"
     directory.mkdir()
     private_path = directory / "digits-private.opzkmodel"
     write_sidecar(private_path, model, commitment)
     save_model(model, private_path)
-    os.chmod(private_path, 0o600)  # it holds the private layer's weights
+    os.chmod(private_path, 0o600)  # it holds the private layers' weights
     public_path = directory / "digits-public.opzkmodel"
     save_model(public_copy(model), public_path)
     done = register_sensitive_model(market, model, commitment, setup=setup)
-    gas = sum(int(tx["gasUsed"]) for tx in done.commitment_txs.values())
+    sent = [tx for txs in (done.stack_commitment_txs or {}).values() for tx in txs]
+    sent += [*(done.record_txs or {}).values(), *done.commitment_txs.values()]
+    gas = sum(int(tx["gasUsed"]) for tx in sent)
     return model, private_path, public_path, gas
 
 

@@ -125,6 +125,10 @@ class Marketplace:
         self.fraud = self._contract("FraudProofGame")
         self.data = self._contract("DataAvailabilityGame")
         self.proofs = self._contract("ProofDemandGame")
+        self.verifier = self._contract("SumKzgVerifier")
+        """The verifier of one-layer sensitive partitions and the registry of weight commitments."""
+        self.stack_verifier = self._contract("SumKzgStackVerifier")
+        """The verifier of two-layer sensitive partitions (built on :attr:`verifier`)."""
 
     def _contract(self, name: str) -> Contract:
         return self.client.contract(self.deployment.address(name), self.deployment.abis[name])

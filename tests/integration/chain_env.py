@@ -97,6 +97,8 @@ class ChainEnv:
         self.fraud = c["FraudProofGame"]
         self.da = c["DataAvailabilityGame"]
         self.pdg = c["ProofDemandGame"]
+        self.verifier = c["SumKzgVerifier"]
+        self.stack_verifier = c["SumKzgStackVerifier"]
         self.toggle = session.toggle
         cl = session.clients
         self.deployer = cl["deployer"]

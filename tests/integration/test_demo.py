@@ -1,8 +1,8 @@
 """
 The README's main job, ``opzk demo``, end to end: Anvil, the real node (serving the digits model
-with layer 2 private, lying on 5% of its requests) and the real challenger (p = 1, proof demands
-at p_zk = 0.05, checked by the real SumKzgVerifier) as subprocesses, ~200 requests of the digits
-test split.
+with layers 1–2 one private two-layer partition, lying on 5% of its requests) and the real
+challenger (p = 1, proof demands at p_zk = 0.05, answered with stack proofs checked by the real
+SumKzgStackVerifier) as subprocesses, ~200 requests of the digits test split.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_demo_catches_every_lie_slashes_no_honest_claim_and_leaves_nothing_runni
     assert summary["frauds_slashed"] == summary["frauds_sampled"] == summary["frauds_injected"]
     assert summary["honest_slashed"] == 0
 
-    # Proof demands of the private layer (~5% of ~200 claims; none at all has odds ~1e-4): every
+    # Proof demands of the private partition (~5% of ~200 claims; none at all has odds ~1e-4): every
     # demand of an honest claim is answered with a proof the verifier accepts; a proof lie (only
     # effective when its claim is demanded) is rejected or times out, and is slashed above.
     by_mode = summary["frauds_by_mode"]

@@ -20,6 +20,7 @@ from deploy.deployer import (
     DISPUTE_GAMES,
     MAX_CODE_SIZE,
     PROOF_VERIFIER,
+    STACK_VERIFIER,
     CodeSizeError,
     Preset,
     UnderfundedKeyError,
@@ -36,10 +37,10 @@ from tests.integration.chain_env import ChainEnv
 pytestmark = pytest.mark.anvil
 
 
-def test_all_seven_contracts_have_code(chain: ChainEnv) -> None:
+def test_all_eight_contracts_have_code(chain: ChainEnv) -> None:
     assert set(chain.deployment.addresses) == set(CONTRACT_NAMES)
     addresses = list(chain.deployment.addresses.values())
-    assert len(set(addresses)) == 7
+    assert len(set(addresses)) == 8
     for name, address in chain.deployment.addresses.items():
         code = bytes(chain.w3.eth.get_code(address))
         deployed = bytes.fromhex(chain.compiled[name].deployed_bytecode[2:])
@@ -57,6 +58,21 @@ def test_proof_verifier_is_deployed_with_the_pinned_setup(chain: ChainEnv) -> No
     assert chain.call(verifier.functions.isWellFormed(b"\x01" * 32, SETUP_ID, headers)) is False
     # The deployments file carries it like every other contract.
     assert PROOF_VERIFIER in chain.deployment.to_json()["contracts"]
+
+
+def test_stack_verifier_is_built_on_the_deployments_verifier(chain: ChainEnv) -> None:
+    """SumKzgStackVerifier is deployed after SumKzgVerifier, with it as its base."""
+    names = list(chain.deployment.addresses)
+    assert names.index(STACK_VERIFIER) == names.index(PROOF_VERIFIER) + 1
+    address = chain.deployment.address(STACK_VERIFIER)
+    assert 0 < len(bytes(chain.w3.eth.get_code(address))) < MAX_CODE_SIZE
+    stack = chain.deployer.contract(address, chain.deployment.abis[STACK_VERIFIER])
+    assert stack.address == chain.stack_verifier.address
+    # Nothing is recorded in a fresh deployment, and a stack of unregistered matrices is refused.
+    headers = encode([f"{LAYER_HEADER_ABI}[]"], [[(64, 64, 1, 8, 1), (64, 32, 1, 8, 1)]])
+    assert chain.call(stack.functions.isWellFormed(b"\x01" * 32, SETUP_ID, headers)) is False
+    with pytest.raises(errors.StackNotRegistered):
+        chain.deployer.send(stack.functions.recordStack(b"\x01" * 32, b"\x02" * 32, headers))
 
 
 def test_oversized_code_is_refused_before_sending(
@@ -202,7 +218,7 @@ def test_deployment_gas_is_below_budget(
             assert tx["from"] == chain.deployer.address
             total += int(chain.w3.eth.get_transaction_receipt(tx["hash"])["gasUsed"])
             transactions += 1
-    assert transactions == 7 + 2  # seven contracts, two wiring calls
+    assert transactions == 8 + 2  # eight contracts, two wiring calls
     assert 0 < total < DEPLOY_GAS_BUDGET
     # The new deployment is independent of the session's.
     assert set(deployment.addresses.values()).isdisjoint(chain.deployment.addresses.values())

@@ -23,6 +23,7 @@ from deploy.deployer import (
     DISPUTE_GAMES,
     MAX_CODE_SIZE,
     PROOF_VERIFIER,
+    STACK_VERIFIER,
     CodeSizeError,
     PresetError,
     WellKnownKeyError,
@@ -112,7 +113,9 @@ def test_own_keys_and_read_only_clients_are_allowed_anywhere() -> None:
 def test_contract_lists_and_budget() -> None:
     assert set(DISPUTE_GAMES) < set(CONTRACT_NAMES)
     assert PROOF_VERIFIER in CONTRACT_NAMES
-    assert len(CONTRACT_NAMES) == 7
+    # The stack verifier is deployed right after the verifier it is built on.
+    assert CONTRACT_NAMES.index(STACK_VERIFIER) == CONTRACT_NAMES.index(PROOF_VERIFIER) + 1
+    assert len(CONTRACT_NAMES) == 8
     # Everything must fit in one default Anvil block (30M gas) with room to spare.
     assert 0 < DEPLOY_GAS_BUDGET <= 30_000_000
 

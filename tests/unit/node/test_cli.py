@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node.cli import AmountError, main, parse_eth
+from node.cli import AmountError, SensitiveLayerError, main, parse_eth, parse_layer_pair
 from opzk.cli import EXIT_ERROR
 from opzk.cli import main as opzk_main
 
@@ -65,3 +65,31 @@ def test_amounts_in_wei() -> None:
     assert parse_eth("10") == 10 * 10**18
     assert parse_eth("0.5") == 5 * 10**17
     assert parse_eth("1e-18") == 1
+
+
+@pytest.mark.parametrize("text", ["1-2", "2-3", "10-11"])
+def test_two_consecutive_layers(text: str) -> None:
+    first, last = (int(v) for v in text.split("-"))
+    assert parse_layer_pair(text) == (first, last)
+
+
+@pytest.mark.parametrize("text", ["1-3", "2-1", "0-1", "1", "1-2-3", "a-b", "-1-0", "1--2", ""])
+def test_anything_but_two_consecutive_layers_is_refused(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SensitiveLayerError, match="two consecutive layers A-B with B = A \\+ 1"):
+        parse_layer_pair(text)
+    # The command refuses it before reading any config or touching a chain: one line.
+    assert main(["register-model", f"--sensitive-layers={text}"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--sensitive-layers {text!r}" in err
+
+
+def test_one_and_two_layer_flags_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["register-model", "--sensitive-layer", "2", "--sensitive-layers", "1-2"]
+    assert main(args) == EXIT_ERROR
+    assert "--sensitive-layer N or --sensitive-layers A-B, not both" in capsys.readouterr().err
+    assert main(["register-model", "--out", "x"]) == EXIT_ERROR
+    assert "--out goes with --sensitive-layer N or --sensitive-layers A-B" in (
+        capsys.readouterr().err
+    )

@@ -279,12 +279,14 @@ def test_a_partition_that_is_not_provable_is_refused(
         _job(env)
 
 
-def test_a_partition_of_two_layers_is_refused(tmp_path: Path) -> None:
+def test_a_two_layer_partition_needs_its_sidecar(tmp_path: Path) -> None:
+    """A two-layer partition is proven as a stack (tests/unit/node/test_prover_stack.py): without
+    the sidecar that holds its two commitments, the demand is refused with the reason."""
     path = tmp_path / "two.opzkmodel"
     save_model(factories.sensitive_model(), path)
     env = _env(tmp_path, serve_model(path))
     _demanded(env)
-    with pytest.raises(ProofJobError, match=r"covers layers 2\.\.3: SumKZG-ML v1 proves one"):
+    with pytest.raises(ProofJobError, match=r"no commitment sidecar .*two\.opzkmodel"):
         _job(env)
 
 
