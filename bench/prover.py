@@ -38,9 +38,17 @@ Python verification, and on Anvil ``registerCommitment`` of ``P`` and ``V`` with
 ``verifyPartitionProof`` of the stack verifier, measured like the one-layer figures
 (``verify_gas_stack``). ``--no-stack`` skips it.
 
+Then a **batch** (docs/proof-system-batch.md): digits layer 2 (64→32 relu, real weights) on the
+layer-1 activations of the first 16 held-out images, as one batch proof of 16 inferences
+(``prove_s_b16``, median of ``--repeats``), verified in Python and on Anvil by
+``SumKzgBatchVerifier.verifyBatchProof`` (deployed on the same ``SumKzgVerifier``, mined with a
+fixed gas limit): ``verify_gas_b16`` and ``gas_per_inference_b16 = verify_gas_b16 / 16``.
+``--no-batch`` skips it.
+
 Prints a table, then one JSON line with ``prove_s_256``, ``ezkl_prove_s_256``, ``speedup_256``
 (EZKL prove_s ÷ ours), ``verify_gas_256``, ``proof_bytes_256``, ``verify_gas_64``,
-``prove_s_stack``, ``verify_gas_stack`` and the same figures for every shape run.
+``prove_s_stack``, ``verify_gas_stack``, ``gas_per_inference_b16`` and the same figures for every
+shape run.
 """
 
 from __future__ import annotations
@@ -480,10 +488,109 @@ def run_stack(setup: Any, base: Binding, stack: Binding, repeats: int = 3) -> St
 
 
 # --------------------------------------------------------------------------------------------------
+# A batch of inferences of one layer (docs/proof-system-batch.md)
+
+BATCH_SIZE = 16
+"""Inferences per batch proof (``gas_per_inference_b16``)."""
+BATCH_LAYER = 2
+"""The digits layer proven in batches (64→32 relu), as a one-layer sensitive partition."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What the batch run measured (digits layer 2, ``BATCH_SIZE`` inferences, one proof)."""
+
+    prove_s: float
+    verify_s: float
+    proof_bytes: int
+    proof: bytes
+    registration_proof: bytes
+    shape: tuple[int, int]
+    h_w: bytes
+    headers: bytes
+    xs: tuple[bytes, ...]
+    ys: tuple[bytes, ...]
+    job_ids: tuple[int, ...]
+
+
+def run_batch(setup: Any, base: Binding, batch: Binding, repeats: int = 3) -> BatchResult:
+    """
+    Commit digits layer 2 and prove it well-formed (bound to ``base``), then prove and verify one
+    batch of ``BATCH_SIZE`` inferences (bound to ``batch``, the ``SumKzgBatchVerifier``); times
+    are the medians of ``repeats`` runs.
+    """
+    from models.digits import MODEL_PATH
+    from models.digits.train import load_split
+    from models.store import load_model
+    from protocol.quantize import quantize_input
+    from sumkzg.batched import BatchStatement, prove_batch, verify_batch
+    from sumkzg.registration import commit_weights, prove_registration
+    from sumkzg.statement import RegistrationStatement
+
+    model = load_model(MODEL_PATH)
+    assert model.input_scale is not None
+    images = quantize_input(load_split().x_heldout[:BATCH_SIZE], model.input_scale)
+    first, layer = model.layers[BATCH_LAYER - 2], model.layers[BATCH_LAYER - 1]
+    xs = [first.forward(np.asarray(image, dtype=np.int8)) for image in images]
+    ys = [layer.forward(x) for x in xs]
+    commitment = commit_weights(setup, layer.weights, layer.biases)
+    registration_proof = prove_registration(
+        setup,
+        commitment,
+        layer.weights,
+        layer.biases,
+        RegistrationStatement(
+            chain_id=base.chain_id,
+            verifier=to_address(base.verifier),
+            h_w=commitment.h_w,
+            m=layer.out_dim,
+            n=layer.in_dim,
+        ),
+    )
+    job_ids = tuple(JOB_ID + b for b in range(BATCH_SIZE))
+    statement = BatchStatement.from_values(
+        chain_id=batch.chain_id,
+        verifier=batch.verifier,
+        model_id=MODEL_ID,
+        partition_index=PARTITION_INDEX,
+        h_w=commitment.h_w,
+        multiplier=layer.multiplier,
+        shift=layer.shift,
+        activation=int(layer.activation),
+        xs=xs,
+        ys=ys,
+        job_ids=job_ids,
+    )
+    prove_times, verify_times = [], []
+    for _ in range(max(1, repeats)):
+        proof, seconds = timed(
+            lambda: prove_batch(setup, commitment, layer.weights, layer.biases, statement)
+        )
+        prove_times.append(seconds)
+        started = time.perf_counter()
+        verify_batch(setup, statement, proof)
+        verify_times.append(time.perf_counter() - started)
+    return BatchResult(
+        prove_s=float(np.median(prove_times)),
+        verify_s=float(np.median(verify_times)),
+        proof_bytes=len(proof),
+        proof=proof,
+        registration_proof=registration_proof,
+        shape=(layer.out_dim, layer.in_dim),
+        h_w=commitment.h_w,
+        headers=_encode_layer_headers(layer),
+        xs=statement.xs,
+        ys=statement.ys,
+        job_ids=job_ids,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # Gas on Anvil
 
 VERIFIER_CONTRACT = "SumKzgVerifier"
 STACK_VERIFIER_CONTRACT = "SumKzgStackVerifier"
+BATCH_VERIFIER_CONTRACT = "SumKzgBatchVerifier"
 VERIFY_GAS_LIMIT = 15_000_000
 """Gas limit of the measured verify transaction (below EIP-7825's 2^24 cap)."""
 
@@ -509,6 +616,9 @@ class Chain:
         self.stack_contract: Any = None
         self.stack_reason: str | None = None
         self.stack_binding = Binding(chain_id=31337, verifier="0x" + "00" * 19 + "02")
+        self.batch_contract: Any = None
+        self.batch_reason: str | None = None
+        self.batch_binding = Binding(chain_id=31337, verifier="0x" + "00" * 19 + "03")
         try:
             from deploy.anvil import ANVIL_DEFAULT_KEYS, AnvilNode
             from deploy.compiler import compile_contracts
@@ -532,6 +642,13 @@ class Chain:
                 stack_address, _ = self.client.deploy(built.abi, built.bytecode, address)
                 self.stack_contract = self.client.contract(stack_address, built.abi)
                 self.stack_binding = Binding(self.binding.chain_id, stack_address)
+            if BATCH_VERIFIER_CONTRACT not in contracts:
+                self.batch_reason = f"{BATCH_VERIFIER_CONTRACT} is not among the compiled contracts"
+            else:
+                built = contracts[BATCH_VERIFIER_CONTRACT]
+                batch_address, _ = self.client.deploy(built.abi, built.bytecode, address)
+                self.batch_contract = self.client.contract(batch_address, built.abi)
+                self.batch_binding = Binding(self.binding.chain_id, batch_address)
         except Exception as error:  # any failure here only nulls the gas column
             self.contract = None
             first = " ".join(str(error).split("\n")[:3])
@@ -637,6 +754,47 @@ class Chain:
             note = f"stack: eth_estimateGas says {estimate:,}, the mined verify used {verify_gas:,}"
         return GasResult(register_gas, verify_gas, True, note)
 
+    def measure_batch(self, ours: BatchResult) -> GasResult:
+        """
+        ``registerCommitment`` of the layer with the base verifier (mined), then the batch
+        verifier's ``verifyBatchProof`` (call, mined with a fixed gas limit, estimate), as
+        :meth:`measure`.
+        """
+        if self.contract is None or self.batch_contract is None:
+            return GasResult(None, None, None)  # the reason is printed once
+        from opzk.marketplace import gas_used
+
+        try:
+            m, n = ours.shape
+            receipt = self.client.send(
+                self.contract.functions.registerCommitment(m, n, ours.registration_proof)
+            )
+            register_gas = int(gas_used(receipt))
+        except Exception as error:
+            return GasResult(None, None, None, f"batch registerCommitment failed: {error}")
+        statement = (
+            MODEL_ID,
+            PARTITION_INDEX,
+            ours.h_w,
+            _setup_id(),
+            ours.headers,
+            list(ours.xs),
+            list(ours.ys),
+            [job.to_bytes(32, "big") for job in ours.job_ids],
+        )
+        call = self.batch_contract.functions.verifyBatchProof(statement, ours.proof)
+        ample = {"from": self.client.address, "gas": VERIFY_GAS_LIMIT}
+        try:
+            accepted = bool(call.call(ample))
+            receipt = self.client.send(call, gas=VERIFY_GAS_LIMIT)
+            verify_gas = int(gas_used(receipt))
+        except Exception as error:
+            return GasResult(register_gas, None, None, f"verifyBatchProof failed: {error}")
+        if not accepted:
+            note = f"the batch verifier REJECTED the proof (that call used {verify_gas:,} gas)"
+            return GasResult(register_gas, None, False, note)
+        return GasResult(register_gas, verify_gas, True)
+
 
 def _encode_layer_headers(*layers: QLinearLayer) -> bytes:
     """``abi.encode(LayerHeader[])`` of the layers (``inDim, outDim, M, k, activation`` each)."""
@@ -681,6 +839,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-gas", action="store_true", help="skip Anvil and the gas figures")
     parser.add_argument(
         "--no-stack", action="store_true", help="skip the two-layer (stack) digits partition"
+    )
+    parser.add_argument(
+        "--no-batch", action="store_true", help="skip the batch of 16 inferences in one proof"
     )
     parser.add_argument(
         "--ezkl-visibility",
@@ -787,6 +948,23 @@ def main(argv: list[str] | None = None) -> int:
                 stack_gas = chain.measure_stack(stack_row)
                 if stack_gas.note:
                     notes.append(stack_gas.note)
+        batch_row: BatchResult | None = None
+        batch_gas: GasResult | None = None
+        if args.no_batch:
+            notes.append("batch of 16 skipped (--no-batch)")
+        else:
+            batch_binding = (
+                chain.batch_binding
+                if chain is not None
+                else Binding(31337, "0x" + "00" * 19 + "03")
+            )
+            batch_row = run_batch(setup, binding, batch_binding, args.repeats)
+            if chain is not None:
+                if chain.batch_reason:
+                    notes.append(chain.batch_reason)
+                batch_gas = chain.measure_batch(batch_row)
+                if batch_gas.note:
+                    notes.append(batch_gas.note)
 
     header = (
         f"{'shape':>11} {'prove_s':>8} {'verify_s':>8} {'proof_B':>8} {'reg_s':>7} "
@@ -841,9 +1019,26 @@ def main(argv: list[str] | None = None) -> int:
             "register_prove_s_stack": round(stack_row.register_prove_s, 3),
             "register_gas_stack": register_gas,
         }
+    if batch_row is not None:
+        verify_gas = batch_gas.verify_gas if batch_gas is not None else None
+        register_gas = batch_gas.register_gas if batch_gas is not None else None
+        print(
+            f"{'batch ×16':>11} {batch_row.prove_s:>8.2f} {batch_row.verify_s:>8.3f} "
+            f"{batch_row.proof_bytes:>8,} {'-':>7} "
+            f"{_fmt(verify_gas, ',d'):>10} {_fmt(register_gas, ',d'):>10}"
+        )
+        figures |= {
+            "prove_s_b16": round(batch_row.prove_s, 3),
+            "verify_gas_b16": verify_gas,
+            "gas_per_inference_b16": verify_gas // BATCH_SIZE if verify_gas is not None else None,
+            "verify_s_b16": round(batch_row.verify_s, 4),
+            "proof_bytes_b16": batch_row.proof_bytes,
+        }
     print()
     for line in (
         "prove_s/verify_s: our Python prover/verifier, one inference proof (median of --repeats).",
+        "batch ×16: digits layer 2 (64→32 relu, real weights) on 16 images' layer-1 activations,",
+        "one batch proof; its verify_gas is SumKzgBatchVerifier.verifyBatchProof of all 16.",
         "stack 1–2: digits layers 1–2 (64→64 relu, 64→32 relu, real weights) as one two-layer",
         "partition proof; its reg_s proves P and V, its reg_gas is their registerCommitment and",
         "recordStack; its verify_gas is SumKzgStackVerifier.verifyPartitionProof.",
@@ -866,7 +1061,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     # The keys the brief asks for first, then every other figure.
     keys = ["prove_s_256", "ezkl_prove_s_256", "speedup_256", "verify_gas_256", "proof_bytes_256"]
-    keys += ["verify_gas_64", "prove_s_stack", "verify_gas_stack"]
+    keys += ["verify_gas_64", "prove_s_stack", "verify_gas_stack", "gas_per_inference_b16"]
     summary = {key: figures.get(key) for key in keys}
     summary |= {key: value for key, value in figures.items() if key not in summary}
     summary["seconds"] = round(time.perf_counter() - started, 1)
