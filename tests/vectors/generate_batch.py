@@ -1,5 +1,5 @@
 """
-Write ``tests/vectors/sumkzg_batch_proof.json``: a SumKZG-ML v2-batch golden vector
+Build ``tests/vectors/sumkzg_batch_proof.json``: a SumKZG-ML v2-batch golden vector
 (docs/proof-system-batch.md) for the Solidity ``SumKzgBatchVerifier`` to replay in forge
 (``contracts/test/verifier/SumKzgBatchVerifier.t.sol``).
 
@@ -10,16 +10,12 @@ drawn from a seeded ``random.Random`` (TESTS ONLY, docs/proof-system-zk.md Z0), 
 script again reproduces the file byte for byte. A few mutated proofs, each rejected by
 :func:`sumkzg.batched.verify_batch`, are included for the contract to reject as well.
 
-Usage, from the repository root::
-
-    python -m tests.vectors.generate_batch          # (re)write the file
-    python -m tests.vectors.generate_batch --check  # exit 1 if the file is stale
+The file is written (and checked, ``--check``) by ``tests/vectors/generate.py`` with every other
+vector file.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 from pathlib import Path
@@ -149,26 +145,3 @@ def build() -> dict[str, object]:
         },
         "rejected": rejected,
     }
-
-
-def render() -> str:
-    return json.dumps(build(), indent=1) + "\n"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is stale", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,5 +1,5 @@
 """
-Write ``tests/vectors/sumkzg_stack_proof.json``: one two-layer stack proof
+Build ``tests/vectors/sumkzg_stack_proof.json``: one two-layer stack proof
 (docs/proof-system-stack.md) with the registration proofs of its two matrices ``P`` and ``V``,
 replayed by ``contracts/test/verifier/SumKzgStackVerifier.t.sol``.
 
@@ -9,9 +9,9 @@ commitment and proof draw them from :mod:`secrets`). The registrations bind the 
 address ``BASE`` and the stack proof the stack verifier's address ``STACK``; the forge test places
 both contracts' code at those addresses and sets the chain id.
 
-Usage::
-
-    .venv/bin/python -m tests.vectors.generate_stack
+The file is written (and checked, ``--check``) by ``tests/vectors/generate.py`` with every other
+vector file; ``python -m tests.vectors.generate_stack m1 n1 m2 k1 k2 act1 act2 out.json`` writes
+the vector of another shape (debugging).
 """
 
 from __future__ import annotations
@@ -86,8 +86,12 @@ def _int8_hex(values: npt.NDArray[np.int8]) -> str:
     return _hex(bytes(int(v) & 0xFF for v in values))
 
 
-def main(shape: tuple[int, ...] = (64, 64, 32, 16, 16, 1, 1), out: Path = OUT) -> None:
-    """Write the vector of ``shape`` = (m1, n1, m2, k1, k2, act1, act2) to ``out``."""
+DEFAULT_SHAPE = (64, 64, 32, 16, 16, 1, 1)
+"""The golden vector's shape (m1, n1, m2, k1, k2, act1, act2): the demo's digits stack sizes."""
+
+
+def build(shape: tuple[int, ...] = DEFAULT_SHAPE) -> dict[str, object]:
+    """The vector of ``shape`` = (m1, n1, m2, k1, k2, act1, act2); every draw is seeded."""
     setup = load_setup()
     m1, n1, m2, k1, k2, act1, act2 = shape
     rng = np.random.default_rng(SEED)
@@ -102,6 +106,7 @@ def main(shape: tuple[int, ...] = (64, 64, 32, 16, 16, 1, 1), out: Path = OUT) -
         p_w,
         p_b,
         RegistrationStatement(chain_id=CHAIN_ID, verifier=BASE, h_w=commit_p.h_w, m=m1 + 4, n=n1),
+        rng=random.Random(SEED + 2),
     )
     reg_v = prove_registration(
         setup,
@@ -109,6 +114,7 @@ def main(shape: tuple[int, ...] = (64, 64, 32, 16, 16, 1, 1), out: Path = OUT) -
         v_w,
         v_b,
         RegistrationStatement(chain_id=CHAIN_ID, verifier=BASE, h_w=commit_v.h_w, m=m1 + 4, n=m2),
+        rng=random.Random(SEED + 3),
     )
     layer1 = StackLayer(m1, n1, pair.mult1, k1, act1)
     layer2 = StackLayer(m2, m1, pair.mult2, k2, act2)
@@ -176,13 +182,18 @@ def main(shape: tuple[int, ...] = (64, 64, 32, 16, 16, 1, 1), out: Path = OUT) -
             "ell": lay.ell,
         },
     }
-    out.write_text(json.dumps(vector, indent=1) + "\n")
-    print(f"wrote {out} ({len(proof)} proof bytes)")
+    return vector
+
+
+def main(shape: tuple[int, ...], out: Path) -> None:
+    """Write the vector of another ``shape`` to ``out`` (debugging; the golden file
+    ``sumkzg_stack_proof.json`` is written by ``tests/vectors/generate.py``)."""
+    out.write_text(json.dumps(build(shape), indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    # Optional (debugging other shapes): m1 n1 m2 k1 k2 act1 act2 [out]
-    if len(sys.argv) > 1:
-        main(tuple(int(v) for v in sys.argv[1:8]), Path(sys.argv[8]) if len(sys.argv) > 8 else OUT)
-    else:
-        main()
+    # Other shapes, for debugging: m1 n1 m2 k1 k2 act1 act2 out
+    if len(sys.argv) != 9:
+        sys.exit("usage: generate_stack.py m1 n1 m2 k1 k2 act1 act2 out.json")
+    main(tuple(int(v) for v in sys.argv[1:8]), Path(sys.argv[8]))
