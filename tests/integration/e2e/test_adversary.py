@@ -146,8 +146,14 @@ def test_bogus_data_challenge_is_answered_and_the_bond_goes_to_the_node(
     wait_for(lambda: not state.active_claims(), what="the honest challenger to settle")
     assert state.outcomes() == {}
     assert chain.nonce(honest.me) == honest_nonce
-    kinds = [d["kind"] for d in node.get(f"/receipts/{off[1]}")["disputes"]]
-    assert kinds.count("data_published") == 2
+    # The node records the publications from its own chain watcher, which may lag the chain.
+    wait_for(
+        lambda: (
+            [d["kind"] for d in node.get(f"/receipts/{off[1]}")["disputes"]].count("data_published")
+            == 2
+        ),
+        what="the node to record both publications",
+    )
     state.close()
 
 
