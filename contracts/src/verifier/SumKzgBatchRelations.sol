@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {FieldMath} from "./FieldMath.sol";
+import {SumKzgRelations} from "./SumKzgRelations.sol";
 import {BatchParams} from "./SumKzgBatchLayout.sol";
 import {
     CTX_ALPHA,
@@ -76,7 +77,7 @@ library SumKzgBatchRelations {
     /// @param c The context, after every challenge was drawn (τ_B stored after τ at CTX_TAU + 32·μ_i).
     /// @param bt The batch parameters.
     function finalCheck(uint256 c, BatchParams memory bt) internal view returns (bool) {
-        (uint256 num, uint256 den) = _tAlpha(c, _load(c, CTX_ELL));
+        (uint256 num, uint256 den) = SumKzgRelations.tAlpha(c, _load(c, CTX_ELL));
         if (den == 0) return false;
         uint256 tAlpha = mulmod(num, FieldMath.inverse(den), R);
         uint256 p = c + CTX_SIZE;
@@ -345,111 +346,6 @@ library SumKzgBatchRelations {
     }
 
     // ---- T̃α(u): a copy of SumKzgRelations' (private there) ----
-
-    /// @dev T̃α(u) = Σ_{f<TS} eq(u, f)/(α − t_f), returned as one fraction (N, D) (the caller
-    ///      inverts D together with the Libra identity's denominators).
-    ///      t_f = f for f < 256 and, for inference, t_f = λ + (f − 256) above (§3); f has bT = 8 or 9
-    ///      bits and eq(u, f) = w[f mod 8]·wLo[(f div 8) mod 8]·wHi[f div 64]·Π_{v>bT}(1 − u_v).
-    ///      Eight consecutive entries f0 + i share a = α − t_{f0}: Σ_i w_i/(a − i) = P(a)/Q(a) with
-    ///      Q(a) = Π_{i<8}(a − i) = t(t + 6)(t + 10)(t + 12), t = a(a − 7), and P of degree 7 whose
-    ///      coefficients are fixed combinations of the w_i (`_groupCoefficients`): 14 mulmods per 8
-    ///      entries instead of 20.
-    function _tAlpha(uint256 c, uint256 ell) private pure returns (uint256, uint256) {
-        uint256 ts = _load(c, CTX_TS);
-        uint256 bT = ts > 256 ? 9 : 8;
-        uint256 u = c + CTX_U;
-        // Scratch: w (8 words), wLo (8), wHi (up to 8), P's coefficients (7), α + r, α − λ + 256 + r.
-        uint256 w = c + CTX_SIZE;
-        FieldMath.eqTable(w, u, 3);
-        FieldMath.eqTable(w + 0x100, u + 3 * 32, 3);
-        FieldMath.eqTable(w + 0x200, u + 6 * 32, bT - 6);
-        _groupCoefficients(w, w + 0x300);
-        assembly ("memory-safe") {
-            // α + r ≡ α keeps a = α − t_f unreduced and positive (α, r < 2^255, f < 512); from 256
-            // on, a = (α − λ + 256) − f (groups of 8 and blocks of 64 never straddle 256).
-            let r := R
-            let alpha := add(mload(add(c, CTX_ALPHA)), r)
-            mstore(add(w, 0x3e0), alpha)
-            mstore(add(w, 0x400), add(addmod(alpha, sub(r, mload(add(c, CTX_LAMBDA))), r), add(r, 256)))
-        }
-        (uint256 num, uint256 den) = _tAlphaSum(ts, w);
-        return (mulmod(FieldMath.eqZero(u + 32 * bT, ell - bT), num, R), den);
-    }
-
-    /// @dev The fraction N/D of `_tAlpha` over the scratch it prepared at `w`.
-    function _tAlphaSum(uint256 ts, uint256 w) private pure returns (uint256 num, uint256 den) {
-        assembly ("memory-safe") {
-            // P(a) by Horner (p_7 = 1) and Q(a), for a group starting at a (unreduced, ≥ r).
-            function group(a, coefficients, r) -> pa, qa {
-                pa := addmod(a, mload(add(coefficients, 0xc0)), r)
-                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0xa0)), r)
-                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x80)), r)
-                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x60)), r)
-                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x40)), r)
-                pa := addmod(mulmod(pa, a, r), mload(add(coefficients, 0x20)), r)
-                pa := addmod(mulmod(pa, a, r), mload(coefficients), r)
-                let t := mulmod(a, sub(a, 7), r)
-                qa := mulmod(mulmod(t, add(t, 6), r), mulmod(add(t, 10), add(t, 12), r), r)
-            }
-            // Σ over the groups f = base, base + 8, .. < end (one block of 64 at most) of
-            // wLo[group]·P/Q, as a fraction nb/db.
-            function block(base, end, scratch, r) -> nb, db {
-                db := 1
-                for { let f := base } lt(f, end) { f := add(f, 8) } {
-                    let a := sub(mload(add(scratch, 0x3e0)), f)
-                    if gt(f, 255) { a := sub(mload(add(scratch, 0x400)), f) }
-                    let pa, qa := group(a, add(scratch, 0x300), r)
-                    let wl := mload(add(add(scratch, 0x100), shl(2, and(f, 63))))
-                    nb := addmod(mulmod(nb, qa, r), mulmod(mulmod(wl, pa, r), db, r), r)
-                    db := mulmod(db, qa, r)
-                }
-            }
-            let r := R
-            let full := and(ts, not(7))
-            den := 1
-            for { let base := 0 } lt(base, full) { base := add(base, 64) } {
-                let end := add(base, 64)
-                if gt(end, full) { end := full }
-                let nb, db := block(base, end, w, r)
-                let h := mload(add(add(w, 0x200), shr(1, base)))
-                num := addmod(mulmod(num, db, r), mulmod(mulmod(h, nb, r), den, r), r)
-                den := mulmod(den, db, r)
-            }
-            // The last TS mod 8 entries (2 or 4, when k' < 3) one by one.
-            for { let f := full } lt(f, ts) { f := add(f, 1) } {
-                let e := mulmod(mload(add(w, shl(5, and(f, 7)))), mload(add(add(w, 0x100), shl(2, and(f, 56)))), r)
-                e := mulmod(e, mload(add(add(w, 0x200), shl(5, shr(6, f)))), r)
-                let a := sub(mload(add(w, 0x400)), f)
-                num := addmod(mulmod(num, a, r), mulmod(e, den, r), r)
-                den := mulmod(den, a, r)
-            }
-        }
-    }
-
-    /// @dev p_k (k < 7) of P(a) = Σ_{i<8} w_i·Π_{j≠i, j<8}(a − j): p_k = (−1)^(7−k)·Σ_i w_i·|c_{i,k}|,
-    ///      |c_{i,k}| the (integer) coefficients of a^k in Π_{j≠i}(a − j); p_0 = −5040·w_0.
-    function _groupCoefficients(uint256 w, uint256 out) private pure {
-        assembly ("memory-safe") {
-            // Σ_i w_i·c_i over the 8 words at w.
-            function dot8(p, c0, c1, c2, c3, c4, c5, c6, c7, r) -> s {
-                s := addmod(mulmod(mload(p), c0, r), mulmod(mload(add(p, 0x20)), c1, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x40)), c2, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x60)), c3, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x80)), c4, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xa0)), c5, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xc0)), c6, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xe0)), c7, r), r)
-            }
-            let r := R
-            mstore(out, mulmod(sub(r, 5040), mload(w), r))
-            mstore(add(out, 0x20), dot8(w, 13068, 5040, 2520, 1680, 1260, 1008, 840, 720, r))
-            mstore(add(out, 0x40), addmod(sub(r, dot8(w, 13132, 8028, 5274, 3796, 2952, 2412, 2038, 1764, r)), 0, r))
-            mstore(add(out, 0x60), dot8(w, 6769, 5104, 3929, 3112, 2545, 2144, 1849, 1624, r))
-            mstore(add(out, 0x80), addmod(sub(r, dot8(w, 1960, 1665, 1420, 1219, 1056, 925, 820, 735, r)), 0, r))
-            mstore(add(out, 0xa0), dot8(w, 322, 295, 270, 247, 226, 207, 190, 175, r))
-            mstore(add(out, 0xc0), addmod(sub(r, dot8(w, 28, 27, 26, 25, 24, 23, 22, 21, r)), 0, r))
-        }
-    }
 
     function _load(uint256 base, uint256 offset) private pure returns (uint256 v) {
         assembly ("memory-safe") {

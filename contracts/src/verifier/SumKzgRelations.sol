@@ -131,7 +131,7 @@ library SumKzgRelations {
     ///      β^N = 1, α is a table value (the table is undefined) or the identity fails.
     function _tAlphaAndLibra(uint256 c, uint256 ell) private view returns (bool) {
         if (!_libraFraction(c, ell)) return false;
-        (uint256 num, uint256 den) = _tAlpha(c, ell);
+        (uint256 num, uint256 den) = tAlpha(c, ell);
         if (den == 0) return false;
         // One inversion for 1/den and 1/X, X = LIB_DEN·LIB_D0·LIB_DLAST (all non-zero as β ∉ H).
         uint256 x = mulmod(
@@ -223,9 +223,9 @@ library SumKzgRelations {
     ///      bits and eq(u, f) = w[f mod 8]·wLo[(f div 8) mod 8]·wHi[f div 64]·Π_{v>bT}(1 − u_v).
     ///      Eight consecutive entries f0 + i share a = α − t_{f0}: Σ_i w_i/(a − i) = P(a)/Q(a) with
     ///      Q(a) = Π_{i<8}(a − i) = t(t + 6)(t + 10)(t + 12), t = a(a − 7), and P of degree 7 whose
-    ///      coefficients are fixed combinations of the w_i (`_groupCoefficients`): 14 mulmods per 8
+    ///      coefficients are fixed combinations of the w_i (`groupCoefficients`): 14 mulmods per 8
     ///      entries instead of 20.
-    function _tAlpha(uint256 c, uint256 ell) private pure returns (uint256, uint256) {
+    function tAlpha(uint256 c, uint256 ell) internal pure returns (uint256, uint256) {
         uint256 ts = _load(c, CTX_TS);
         uint256 bT = ts > 256 ? 9 : 8;
         uint256 u = c + CTX_U;
@@ -234,7 +234,7 @@ library SumKzgRelations {
         FieldMath.eqTable(w, u, 3);
         FieldMath.eqTable(w + 0x100, u + 3 * 32, 3);
         FieldMath.eqTable(w + 0x200, u + 6 * 32, bT - 6);
-        _groupCoefficients(w, w + 0x300);
+        groupCoefficients(w, w + 0x300);
         assembly ("memory-safe") {
             // α + r ≡ α keeps a = α − t_f unreduced and positive (α, r < 2^255, f < 512); from 256
             // on, a = (α − λ + 256) − f (groups of 8 and blocks of 64 never straddle 256).
@@ -247,7 +247,7 @@ library SumKzgRelations {
         return (mulmod(FieldMath.eqZero(u + 32 * bT, ell - bT), num, R), den);
     }
 
-    /// @dev The fraction N/D of `_tAlpha` over the scratch it prepared at `w`.
+    /// @dev The fraction N/D of `tAlpha` over the scratch it prepared at `w`.
     function _tAlphaSum(uint256 ts, uint256 w) private pure returns (uint256 num, uint256 den) {
         assembly ("memory-safe") {
             // P(a) by Horner (p_7 = 1) and Q(a), for a group starting at a (unreduced, ≥ r).
@@ -299,7 +299,7 @@ library SumKzgRelations {
 
     /// @dev p_k (k < 7) of P(a) = Σ_{i<8} w_i·Π_{j≠i, j<8}(a − j): p_k = (−1)^(7−k)·Σ_i w_i·|c_{i,k}|,
     ///      |c_{i,k}| the (integer) coefficients of a^k in Π_{j≠i}(a − j); p_0 = −5040·w_0.
-    function _groupCoefficients(uint256 w, uint256 out) private pure {
+    function groupCoefficients(uint256 w, uint256 out) internal pure {
         assembly ("memory-safe") {
             // Σ_i w_i·c_i over the 8 words at w.
             function dot8(p, c0, c1, c2, c3, c4, c5, c6, c7, r) -> s {

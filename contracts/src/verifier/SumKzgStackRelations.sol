@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {FieldMath} from "./FieldMath.sol";
+import {SumKzgRelations} from "./SumKzgRelations.sol";
 import {
     CTX_ALPHA,
     CTX_CLAIM,
@@ -521,7 +522,7 @@ library SumKzgStackRelations {
         uint256 w = c + CTX_SIZE;
         FieldMath.eqTable(w, c + CTX_U, 3);
         FieldMath.eqTable(w + 0x100, c + CTX_U + 3 * 32, 7);
-        _groupCoefficients(w, w + 0x1100);
+        SumKzgRelations.groupCoefficients(w, w + 0x1100);
         uint256 sub1 = _load(s, SK_SUB1);
         assembly ("memory-safe") {
             // Unreduced bases (≥ r > f), so that a_f = base − f needs no reduction.
@@ -570,7 +571,7 @@ library SumKzgStackRelations {
     ///      scratch of `_tables` at `w`). Eight consecutive entries f0 + i (f0 a multiple of 8) share
     ///      a = base − f0 and Σ_i w_i/(a − i) = P(a)/Q(a) with Q(a) = Π_{i<8}(a − i) =
     ///      t(t + 6)(t + 10)(t + 12), t = a(a − 7), and P of degree 7 whose coefficients depend on the
-    ///      w_i only (`_groupCoefficients`); entries outside whole groups go one by one.
+    ///      w_i only (`SumKzgRelations.groupCoefficients`); entries outside whole groups go one by one.
     function _range(uint256 w, uint256 start, uint256 end, uint256 base, uint256 num, uint256 den)
         private
         pure
@@ -610,32 +611,6 @@ library SumKzgStackRelations {
             for {} lt(f, end) { f := add(f, 1) } { num, den := single(f, w, base, num, den) }
         }
         return (num, den);
-    }
-
-    /// @dev p_k (k < 7) of P(a) = Σ_{i<8} w_i·Π_{j≠i, j<8}(a − j) (p_7 = Σ w_i = 1 is implicit in
-    ///      `_range`'s Horner: w is a full eq table over 3 variables): p_k = (−1)^(7−k)·Σ_i w_i·|c_{i,k}|,
-    ///      |c_{i,k}| the coefficients of a^k in Π_{j≠i}(a − j); as SumKzgRelations'
-    ///      `_groupCoefficients`.
-    function _groupCoefficients(uint256 w, uint256 out) private pure {
-        assembly ("memory-safe") {
-            function dot8(p, c0, c1, c2, c3, c4, c5, c6, c7, r) -> s {
-                s := addmod(mulmod(mload(p), c0, r), mulmod(mload(add(p, 0x20)), c1, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x40)), c2, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x60)), c3, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0x80)), c4, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xa0)), c5, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xc0)), c6, r), r)
-                s := addmod(s, mulmod(mload(add(p, 0xe0)), c7, r), r)
-            }
-            let r := R
-            mstore(out, mulmod(sub(r, 5040), mload(w), r))
-            mstore(add(out, 0x20), dot8(w, 13068, 5040, 2520, 1680, 1260, 1008, 840, 720, r))
-            mstore(add(out, 0x40), addmod(sub(r, dot8(w, 13132, 8028, 5274, 3796, 2952, 2412, 2038, 1764, r)), 0, r))
-            mstore(add(out, 0x60), dot8(w, 6769, 5104, 3929, 3112, 2545, 2144, 1849, 1624, r))
-            mstore(add(out, 0x80), addmod(sub(r, dot8(w, 1960, 1665, 1420, 1219, 1056, 925, 820, 735, r)), 0, r))
-            mstore(add(out, 0xa0), dot8(w, 322, 295, 270, 247, 226, 207, 190, 175, r))
-            mstore(add(out, 0xc0), addmod(sub(r, dot8(w, 28, 27, 26, 25, 24, 23, 22, 21, r)), 0, r))
-        }
     }
 
     function _load(uint256 base, uint256 offset) private pure returns (uint256 v) {
